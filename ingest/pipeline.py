@@ -1,0 +1,164 @@
+"""Brings the index up to date with the corpus: added / updated / unchanged / removed / failed.
+
+A document that fails (corrupt file, no text, invalid manifest row) fails alone with a Spanish
+reason; the rest of the batch goes in, and the index keeps the failed document's previous
+version if it had one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ingest.chunk import chunk
+from ingest.embed import EmbeddingCache, embed
+from ingest.manifest import DocumentMeta, Manifest, load_manifest
+from ingest.partition import detect_type, partition
+from ingest.write import SourceInfo, write
+from search.embedders import Embedder, make_embedder
+from search.errors import KBError
+from search.settings import Settings
+from search.store import Store, open_store
+from search.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+
+ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED = (
+    "añadido", "actualizado", "metadatos actualizados", "sin cambios", "eliminado", "fallido")
+
+
+@dataclass
+class Outcome:
+    doc_id: str
+    status: str
+    reason: str = ""
+    chunks: int = 0
+    title: str = ""
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    passages_embedded: int = 0
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == FAILED]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+class Progress:
+    """Callbacks for a progress display; the default does nothing."""
+
+    def start(self, n_files: int) -> None: ...
+    def file_done(self, doc_id: str) -> None: ...
+    def chunks_embedded(self, n: int) -> None: ...
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Ingestor:
+    """Owns the embedder, the cache and the store for one run (or one web app)."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, embedder: Embedder | None = None,
+                 taxonomy: Taxonomy | None = None, verify_embedder: bool = True):
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder.warm_up()
+        self.store = store or open_store(settings, self.embedder.dim)
+        if verify_embedder:  # `kb reindex` may be switching to another embedder
+            self.store.check_embedder(self.embedder.name, self.embedder.dim)
+        self.cache = EmbeddingCache(settings.cache_path)
+        self._taxonomy = taxonomy
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = load_taxonomy(self.settings.corpus_dir / "taxonomy.yaml")
+        return self._taxonomy
+
+    @property
+    def pipeline_signature(self) -> str:
+        s = self.settings
+        return f"v{PIPELINE_VERSION}|{self.embedder.name}|{s.chunk_max_chars}|{s.chunk_new_after_chars}|{s.ocr_languages}"
+
+    def close(self) -> None:
+        self.store.close()
+        self.cache.close()
+
+    # one document --------------------------------------------------------
+    def ingest_document(self, meta: DocumentMeta, path: Path, *, existing: dict | None = None,
+                        progress: Progress | None = None) -> Outcome:
+        progress = progress or Progress()
+        try:
+            if not path.is_file():
+                raise KBError(f"No se encontró el archivo «{meta.archivo}».", f"missing file {path}")
+            sha = file_sha256(path)
+            if existing and existing.get("file_sha256") == sha and existing.get("pipeline") == self.pipeline_signature:
+                if existing.get("meta_hash") == meta.meta_hash():
+                    return Outcome(meta.id, UNCHANGED, chunks=existing.get("chunk_count", 0), title=meta.titulo)
+                self.store.update_document_payload(meta.id, meta.payload() | {"meta_hash": meta.meta_hash()})
+                return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
+            file_type = detect_type(path)
+            elements = partition(path, ocr_languages=self.settings.ocr_languages)
+            doc = chunk(meta.id, elements, max_chars=self.settings.chunk_max_chars,
+                        new_after_chars=self.settings.chunk_new_after_chars)
+            if not doc.chunks:
+                raise KBError("El documento no produjo ningún fragmento de texto.", f"no chunks for {meta.id}")
+            embedded = embed(list(doc.chunks), meta.titulo, self.embedder, self.cache,
+                             batch_size=self.settings.embed_batch_size, on_batch=progress.chunks_embedded)
+            write(self.store, meta, doc, embedded, SourceInfo(sha, file_type.lower(), self.pipeline_signature))
+            return Outcome(meta.id, UPDATED if existing else ADDED, chunks=len(doc.chunks), title=meta.titulo)
+        except KBError as exc:
+            log.warning("document %s failed: %s", meta.id, exc)
+            return Outcome(meta.id, FAILED, exc.user_message, title=meta.titulo)
+        except Exception as exc:  # never let one document take the batch down
+            log.exception("document %s failed unexpectedly", meta.id)
+            return Outcome(meta.id, FAILED, f"Error inesperado al procesar el documento ({type(exc).__name__}).",
+                           title=meta.titulo)
+
+    # the whole corpus ----------------------------------------------------
+    def sync(self, corpus_dir: Path, *, manifest_path: Path | None = None, progress: Progress | None = None) -> Report:
+        started = time.perf_counter()
+        before = getattr(self.embedder, "passages_embedded", 0)
+        progress = progress or Progress()
+        corpus_dir = Path(corpus_dir)
+        manifest: Manifest = load_manifest(manifest_path or corpus_dir / "manifest.csv", self.taxonomy)
+        report = Report()
+        for key, problems in manifest.problems_by_doc().items():
+            report.outcomes.append(Outcome(key, FAILED, "Fila del manifiesto no válida: " + "; ".join(map(str, problems))))
+        existing = {d["doc_id"]: d for d in self.store.documents()}
+        progress.start(len(manifest.documents))
+        for meta in manifest.documents:
+            report.outcomes.append(self.ingest_document(meta, corpus_dir / meta.archivo,
+                                                        existing=existing.get(meta.id), progress=progress))
+            progress.file_done(meta.id)
+        for doc_id in sorted(set(existing) - manifest.listed_ids):
+            self.store.delete_document(doc_id)
+            report.outcomes.append(Outcome(doc_id, REMOVED, title=existing[doc_id].get("titulo", "")))
+        self.store.flush()
+        report.seconds = time.perf_counter() - started
+        report.passages_embedded = getattr(self.embedder, "passages_embedded", 0) - before
+        return report
+
+    def reindex(self, corpus_dir: Path, **kwargs) -> Report:
+        """Rebuild from scratch (e.g. after changing the embedder); the embedding cache still applies."""
+        self.store.drop()
+        self.store = open_store(self.settings, self.embedder.dim)
+        self.store.check_embedder(self.embedder.name, self.embedder.dim)
+        return self.sync(corpus_dir, **kwargs)

@@ -1,0 +1,114 @@
+"""The `kb` command: ingest, reindex, search, serve, eval, bench.
+
+Settings are built here, once, and passed down. Messages for people are in Spanish.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Base de conocimiento de buenas prácticas locales contra la VBG (países MIRPS).")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings(data_dir: Optional[Path] = None):
+    from search.settings import Settings
+
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+class _RichProgress:
+    def __init__(self, progress: Progress):
+        self.p = progress
+        self.files = progress.add_task("Archivos", total=None)
+        self.chunks = progress.add_task("Fragmentos embebidos", total=None)
+
+    def start(self, n_files: int) -> None:
+        self.p.update(self.files, total=n_files)
+
+    def file_done(self, doc_id: str) -> None:
+        self.p.advance(self.files)
+
+    def chunks_embedded(self, n: int) -> None:
+        self.p.advance(self.chunks, n)
+
+
+def _run_ingest(corpus: Path, data_dir: Optional[Path], verbose: bool, rebuild: bool) -> None:
+    from ingest.pipeline import FAILED, Ingestor
+    from search.errors import KBError
+
+    _setup_logging(verbose)
+    settings = _settings(data_dir).model_copy(update={"corpus_dir": corpus})
+    try:
+        ingestor = Ingestor(settings, verify_embedder=not rebuild)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, disable=not err.is_terminal) as progress:
+            hooks = _RichProgress(progress)
+            run = ingestor.reindex if rebuild else ingestor.sync
+            report = run(corpus, progress=hooks)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    finally:
+        ingestor.close()
+    table = Table(title="Resultado de la ingesta")
+    table.add_column("Documento")
+    table.add_column("Resultado")
+    table.add_column("Fragmentos", justify="right")
+    table.add_column("Motivo")
+    for o in report.outcomes:
+        style = "red" if o.status == FAILED else ("dim" if o.status == "sin cambios" else "green")
+        table.add_row(o.doc_id, f"[{style}]{o.status}[/{style}]", str(o.chunks or ""), o.reason)
+    console.print(table)
+    summary = ", ".join(f"{n} {s}" for s in ("añadido", "actualizado", "metadatos actualizados", "sin cambios",
+                                             "eliminado", "fallido") if (n := report.count(s)))
+    console.print(f"{summary or 'Nada que hacer'} · {report.passages_embedded} fragmentos embebidos · "
+                  f"{report.seconds:.1f} s")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(corpus: Path = typer.Argument(Path("corpus"), help="Carpeta del corpus con manifest.csv"),
+           data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Carpeta de datos (índice y caché)"),
+           verbose: bool = typer.Option(False, "--verbose", "-v")):
+    """Pone el índice al día con el corpus: añade, actualiza y elimina documentos."""
+    _run_ingest(corpus, data_dir, verbose, rebuild=False)
+
+
+@app.command()
+def reindex(corpus: Path = typer.Argument(Path("corpus")),
+            data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+            verbose: bool = typer.Option(False, "--verbose", "-v")):
+    """Reconstruye el índice desde cero (por ejemplo, tras cambiar el modelo de embeddings)."""
+    _run_ingest(corpus, data_dir, verbose, rebuild=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

