@@ -56,7 +56,10 @@ def _run_ingest(corpus: Path, data_dir: Optional[Path], verbose: bool, rebuild: 
     from search.errors import KBError
 
     _setup_logging(verbose)
-    settings = _settings(data_dir).model_copy(update={"corpus_dir": corpus})
+    update = {"corpus_dir": corpus}
+    if (corpus / "taxonomy.yaml").is_file():
+        update["taxonomy_path"] = corpus / "taxonomy.yaml"
+    settings = _settings(data_dir).model_copy(update=update)
     try:
         ingestor = Ingestor(settings, verify_embedder=not rebuild)
     except KBError as exc:

@@ -89,7 +89,7 @@ class Ingestor:
     @property
     def taxonomy(self) -> Taxonomy:
         if self._taxonomy is None:
-            self._taxonomy = load_taxonomy(self.settings.corpus_dir / "taxonomy.yaml")
+            self._taxonomy = load_taxonomy(self.settings.taxonomy_path)
         return self._taxonomy
 
     @property

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     corpus_dir: Path = ROOT / "corpus"
+    # A corpus folder may carry its own taxonomy.yaml; `kb ingest` then uses that one.
+    taxonomy_path: Path = ROOT / "corpus" / "taxonomy.yaml"
 
     # Empty URL = embedded Qdrant Edge shard under data_dir.
     qdrant_url: str = ""
