@@ -109,6 +109,61 @@ def reindex(corpus: Path = typer.Argument(Path("corpus")),
     _run_ingest(corpus, data_dir, verbose, rebuild=True)
 
 
+def _parse_filters(pairs: list[str]) -> dict[str, tuple[str, ...]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            err.print(f"[red]Error:[/red] filtro «{pair}» no válido; use campo=valor (por ejemplo paises=guatemala).")
+            raise typer.Exit(2)
+        key, value = pair.split("=", 1)
+        filters.setdefault(key.strip(), []).extend(v.strip() for v in value.split("|"))
+    return {k: tuple(v) for k, v in filters.items()}
+
+
+@app.command()
+def search(consulta: str = typer.Argument(..., help="Lo que busca, en español"),
+           json_out: bool = typer.Option(False, "--json", help="Salida JSON para scripts"),
+           k: int = typer.Option(5, "--k", help="Número de documentos"),
+           filtro: list[str] = typer.Option([], "--filtro", help="campo=valor (repetible; valor1|valor2)"),
+           modo: str = typer.Option("hibrido", "--modo", help="hibrido, denso o lexico"),
+           pagina: int = typer.Option(1, "--pagina"),
+           data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Busca en el índice y muestra documentos con sus pasajes citados."""
+    import json
+
+    from search.core import SearchRequest, build_service
+    from search.errors import KBError
+
+    _setup_logging(False)
+    try:
+        service = build_service(_settings(data_dir))
+        resp = service.search(SearchRequest(query=consulta, filters=_parse_filters(filtro), mode=modo,
+                                            per_page=k, page=pagina))
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    if json_out:
+        print(json.dumps(resp.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if resp.message:
+        console.print(resp.message)
+    if resp.answer:
+        console.print("[bold]Respuesta breve[/bold]")
+        for s in resp.answer:
+            console.print(f"  {s.text} [{s.marker}]", highlight=False)
+    table = Table(title=f"{resp.total} documentos · página {resp.page}/{resp.pages} · modo {resp.mode}")
+    table.add_column("#", justify="right")
+    table.add_column("Documento / pasaje")
+    table.add_column("Cita")
+    for r in resp.results:
+        badge = f" [{r.evidence_label}]" if r.evidence_label else ""
+        table.add_row("", f"[bold]{r.title}[/bold]{badge}", f"{r.doc_type_label} · {', '.join(r.country_labels)} · {r.year}")
+        for p in r.passages:
+            snippet = p.text if len(p.text) < 300 else p.text[:300] + "…"
+            table.add_row(f"[{p.marker}]", snippet, p.citation.text)
+    console.print(table)
+
+
 def main() -> None:
     app()
 

@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = ROOT / "corpus"
     # A corpus folder may carry its own taxonomy.yaml; `kb ingest` then uses that one.
     taxonomy_path: Path = ROOT / "corpus" / "taxonomy.yaml"
+    glossary_path: Path = ROOT / "corpus" / "glosario.yaml"
 
     # Empty URL = embedded Qdrant Edge shard under data_dir.
     qdrant_url: str = ""
