@@ -187,3 +187,59 @@ def load_manifest(path: Path, taxonomy: Taxonomy) -> Manifest:
             manifest.documents.append(doc)
         manifest.problems.extend(problems)
     return manifest
+
+
+def row_from_meta(meta: DocumentMeta) -> dict[str, str]:
+    """A manifest row (CSV cells) for a document: multi-valued cells joined with `|`."""
+    row = {}
+    for column, value in meta.payload().items():
+        row[column] = "|".join(value) if isinstance(value, list) else str(value)
+    return row
+
+
+def _write_rows_atomically(path: Path, rows: list[dict[str, str]]) -> None:
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # readers see the old file or the new one, never a half
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    if not Path(path).is_file():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return [{k.strip(): (v or "") for k, v in r.items() if k} for r in csv.DictReader(f)]
+
+
+def upsert_manifest_row(path: Path, meta: DocumentMeta) -> None:
+    """Add or replace the row of `meta.id`, keeping the other rows and their order."""
+    rows = _read_rows(path)
+    new = row_from_meta(meta)
+    for i, r in enumerate(rows):
+        if r.get("id", "").strip() == meta.id:
+            rows[i] = new
+            break
+    else:
+        rows.append(new)
+    _write_rows_atomically(path, rows)
+
+
+def remove_manifest_row(path: Path, doc_id: str) -> bool:
+    rows = _read_rows(path)
+    kept = [r for r in rows if r.get("id", "").strip() != doc_id]
+    if len(kept) == len(rows):
+        return False
+    _write_rows_atomically(path, kept)
+    return True

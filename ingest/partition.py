@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -22,6 +23,7 @@ SUPPORTED = {"PDF", "DOCX", "PPTX", "XLSX", "HTML", "MD", "TXT"}
 EXTENSIONS = {"pdf": "PDF", "docx": "DOCX", "pptx": "PPTX", "xlsx": "XLSX", "html": "HTML", "htm": "HTML",
               "md": "MD", "markdown": "MD", "txt": "TXT"}
 LANGUAGES = ["spa"]
+CID_RE = re.compile(r"\(cid:\d+\)")
 
 _warm = threading.Lock()
 _ready = False
@@ -87,6 +89,10 @@ def partition(path: Path, *, ocr_languages: str = "spa") -> list:
             f"No se pudo leer el archivo {kind}: está dañado, protegido o no es válido.",
             f"{kind} parser failed on {path}: {type(exc).__name__}: {exc}",
         ) from exc
+    for e in elements:
+        # pdfminer writes glyphs it cannot map (bullets, dingbats) as "(cid:N)".
+        if "(cid:" in (e.text or ""):
+            e.text = CID_RE.sub("•", e.text)
     elements = [e for e in elements if (e.text or "").strip()]
     if not elements:
         raise IngestError(
