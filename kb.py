@@ -164,6 +164,94 @@ def search(consulta: str = typer.Argument(..., help="Lo que busca, en español")
     console.print(table)
 
 
+XQUAD_DEFAULT = Path(__file__).resolve().parent.parent / "shared" / "data" / "xquad.es.json"
+
+
+@app.command("eval")
+def eval_(corpus: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus de la evaluación del dominio"),
+          squad: Optional[Path] = typer.Option(None, "--squad", help="Archivo SQuAD: evalúa recuperación sobre él"),
+          xquad: bool = typer.Option(False, "--xquad", help="Además, XQuAD-es de ../shared/data si existe"),
+          out: Optional[Path] = typer.Option(None, "--out", help="Carpeta de informes (por defecto data/eval)"),
+          check: bool = typer.Option(False, "--check", help="Falla si nDCG@10 híbrido baja del valor registrado"),
+          limit: Optional[int] = typer.Option(None, "--limit", help="Solo las N primeras preguntas (SQuAD)"),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Mide la calidad de recuperación con el propio camino del producto."""
+    import json
+
+    from evals.report import rich_table, write_outputs
+    from search.errors import KBError
+
+    _setup_logging(False)
+    settings = _settings(data_dir)
+    out = out or settings.data_dir / "eval"
+    failed = False
+    try:
+        if squad is None:
+            from evals.domain import BASELINE, run_domain
+
+            update = {"corpus_dir": corpus}
+            if (corpus / "taxonomy.yaml").is_file():
+                update["taxonomy_path"] = corpus / "taxonomy.yaml"
+            results, info = run_domain(settings.model_copy(update=update), corpus)
+            title = "Evaluación del dominio (corpus de demostración)"
+            console.print(rich_table(title, results))
+            write_outputs(out, "dominio", title, results, info)
+            hybrid = results[0].summary["ndcg@10"]
+            baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["dominio"]["hibrido_ndcg@10"]
+            console.print(f"nDCG@10 híbrido: {hybrid:.4f} (registrado: {baseline:.4f})")
+            if check and hybrid < baseline - 0.005:
+                err.print(f"[red]La calidad bajó:[/red] nDCG@10 híbrido {hybrid:.4f} < {baseline:.4f} registrado.")
+                failed = True
+        files = [squad] if squad else []
+        if xquad:
+            if XQUAD_DEFAULT.is_file():
+                files.append(XQUAD_DEFAULT)
+            else:
+                console.print(f"XQuAD-es no está en {XQUAD_DEFAULT}: se omite esa evaluación.")
+        for path in files:
+            from evals.squad import run_squad
+
+            if not path.is_file():
+                err.print(f"[red]Error:[/red] no existe el archivo {path}")
+                raise typer.Exit(2)
+            results, info = run_squad(settings, path, limit=limit)
+            title = f"Recuperación SQuAD: {path.name}"
+            console.print(rich_table(title, results))
+            write_outputs(out, path.stem.replace(".", "-"), title, results, info)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    console.print(f"Informes en {out}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, "--host", help="Dirección de escucha (por defecto KB_HOST)"),
+          port: Optional[int] = typer.Option(None, "--port", help="Puerto (por defecto KB_PORT)"),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Carpeta de datos (índice y caché)"),
+          verbose: bool = typer.Option(False, "--verbose", "-v")):
+    """Inicia la aplicación web (búsqueda pública y curaduría) con el índice local."""
+    import uvicorn
+
+    from search.errors import KBError
+    from web import create_app
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    settings = _settings(data_dir)
+    update = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings.model_copy(update=update)
+    try:
+        web_app = create_app(settings)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    console.print(f"Sirviendo en http://{settings.host}:{settings.port}")
+    uvicorn.run(web_app, host=settings.host, port=settings.port, log_level="info" if verbose else "warning",
+                proxy_headers=False)
+
+
 def main() -> None:
     app()
 

@@ -64,10 +64,10 @@ class EmbeddingCache:
 
 def passage_text(title: str, section: str, text: str) -> str:
     """What is embedded: the passage with its document title and section as context."""
-    head = [title]
+    head = [title] if title else []
     if section and section != title and not text.startswith(section):
         head.append(section)
-    return " — ".join(head) + "\n" + text
+    return " — ".join(head) + "\n" + text if head else text
 
 
 def embed(chunks: list[Chunk], title: str, embedder: Embedder, cache: EmbeddingCache,

@@ -27,7 +27,7 @@ from search.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # bump when parsing or chunking changes what a file yields
 
 ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED = (
     "añadido", "actualizado", "metadatos actualizados", "sin cambios", "eliminado", "fallido")

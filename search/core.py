@@ -241,7 +241,9 @@ class SearchService:
         if req.mode in ("hibrido", "denso"):
             dense = self.embedder.embed_queries([req.query])[0].tolist()
         if req.mode in ("hibrido", "lexico"):
-            use_glossary = self.settings.use_glossary if req.glossary is None else req.glossary
+            # The glossary is on by default in hybrid mode only: `kb eval` measured it raising
+            # hybrid nDCG@10 and slightly lowering lexical-only ranking.
+            use_glossary = (self.settings.use_glossary and req.mode == "hibrido") if req.glossary is None else req.glossary
             text = self.glossary.expand(req.query) if use_glossary else req.query
             sparse = sparse_query(text)
         return dense, sparse

