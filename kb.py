@@ -252,6 +252,32 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Dirección de
                 proxy_headers=False)
 
 
+@app.command()
+def bench(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
+          sizes: str = typer.Option("10000,100000", "--tamanos", help="Tamaños del índice (puntos)"),
+          http_seconds: int = typer.Option(60, "--http-segundos"),
+          sin_ingesta: bool = typer.Option(False, "--sin-ingesta", help="Usar el índice de --data-dir"),
+          sin_http: bool = typer.Option(False, "--sin-http"),
+          out: Optional[Path] = typer.Option(None, "--out"),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Mide velocidad, memoria y escala; escribe una tabla Markdown y JSON."""
+    import json
+
+    from evals.bench import markdown, run_bench
+
+    _setup_logging(False)
+    settings = _settings(data_dir)
+    result = run_bench(settings, corpus, sizes=tuple(int(s) for s in sizes.split(",")), http_seconds=http_seconds,
+                       with_ingest=not sin_ingesta, with_http=not sin_http)
+    out = out or settings.data_dir / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    md = markdown(result)
+    (out / "bench.md").write_text(md, encoding="utf-8")
+    console.print(md)
+    console.print(f"Resultados en {out}")
+
+
 def main() -> None:
     app()
 

@@ -468,6 +468,12 @@ class ClientStore(Store):
     def drop(self) -> None:
         self._call(self.client.delete_collection, self.collection)
 
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # closing twice is harmless
+            pass
+
 
 def m_filter_selector(models, flt):
     return models.FilterSelector(filter=flt)
