@@ -137,27 +137,31 @@ class Store:
         return meta[0].payload if meta else None
 
     # documents -----------------------------------------------------------
-    def replace_document(self, doc_id: str, records: list[Record], batch: int = 64) -> int:
-        """Write a new generation of a document (its doc record and chunks) and publish it whole."""
+    def replace_document(self, doc_id: str, records: list[Record], batch: int = 64, status: str = "published") -> int:
+        """Write a new generation of a document (its doc record and chunks) and publish it whole.
+
+        `status` is what the generation becomes once complete: "published" (searchable) or
+        "held" (kept for curator review, invisible to search)."""
         gen = time.time_ns()
         total = len(records)
         # Ids are unique per generation: reusing the live points' ids would overwrite them
         # before the new generation is complete.
         records = [Record(point_id(doc_id, gen, i),
-                          r.payload | {"doc_id": doc_id, "gen": gen, "status": "staging", "gen_size": total},
+                          r.payload | {"doc_id": doc_id, "gen": gen, "status": "staging", "gen_size": total,
+                                       "final_status": status},
                           r.dense, r.sparse)
                    for i, r in enumerate(records)]
         with self._write_lock:
             for start in range(0, total, batch):
                 self._upsert(records[start:start + batch])
-            self._publish(doc_id, gen)
+            self._publish(doc_id, gen, status)
         return gen
 
-    def _publish(self, doc_id: str, gen: int) -> None:
+    def _publish(self, doc_id: str, gen: int, status: str = "published") -> None:
         # Publish first, then drop older generations: between the two steps a reader could
         # meet two generations, and search keeps the newest; the other order would leave
         # the document missing.
-        self._set_payload(Where((eq("doc_id", doc_id), eq("gen", gen))), {"status": "published"})
+        self._set_payload(Where((eq("doc_id", doc_id), eq("gen", gen))), {"status": status})
         self._delete(Where((eq("doc_id", doc_id),)).excluding(eq("gen", gen)))
 
     def delete_document(self, doc_id: str) -> None:
@@ -169,9 +173,18 @@ class Store:
         with self._write_lock:
             self._set_payload(Where((eq("doc_id", doc_id),)), payload)
 
-    def documents(self, where: Where | None = None) -> list[dict]:
-        base = PUBLISHED_DOCS if where is None else Where(PUBLISHED_DOCS.must + where.must, where.must_not)
+    def documents(self, where: Where | None = None, statuses: tuple[str, ...] = ("published",)) -> list[dict]:
+        """Document records (one per document) in the given statuses, e.g. ("published", "held")."""
+        base = Where((eq("kind", "doc"), eq("status", *statuses)))
+        if where is not None:
+            base = Where(base.must + where.must, where.must_not)
         return [h.payload for h in self._scroll(base)]
+
+    def set_status(self, doc_id: str, status: str, payload: dict | None = None) -> None:
+        """Move every point of a document to `status` (e.g. held -> published) in one operation."""
+        with self._write_lock:
+            self._set_payload(Where((eq("doc_id", doc_id),)).excluding(eq("status", "staging")),
+                              {"status": status} | (payload or {}))
 
     def document(self, doc_id: str, with_vector: bool = False) -> Hit | None:
         hits = self._scroll(PUBLISHED_DOCS.and_(eq("doc_id", doc_id)), with_vectors=with_vector)
@@ -197,14 +210,14 @@ class Store:
             for (doc_id, gen), hits in groups.items():
                 expected = hits[0].payload.get("gen_size", -1)
                 if len(hits) == expected:
-                    self._publish(doc_id, gen)
+                    self._publish(doc_id, gen, hits[0].payload.get("final_status", "published"))
                     outcome[doc_id] = "rolled forward"
                 else:
                     self._delete(Where((eq("doc_id", doc_id), eq("gen", gen))))
                     outcome[doc_id] = "rolled back"
             # A crash between publish and cleanup leaves two published generations.
             by_doc: dict[str, set[int]] = {}
-            for h in self._scroll(Where((eq("status", "published"),))):
+            for h in self._scroll(Where((eq("status", "published", "held"),))):
                 by_doc.setdefault(h.payload["doc_id"], set()).add(h.payload["gen"])
             for doc_id, gens in by_doc.items():
                 if len(gens) > 1:
