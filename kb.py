@@ -278,6 +278,41 @@ def bench(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
     console.print(f"Resultados en {out}")
 
 
+@app.command()
+def backup(destino: Path = typer.Argument(..., help="Archivo .tar.gz de destino"),
+           corpus: Path = typer.Option(Path("corpus"), "--corpus"),
+           data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Copia de seguridad del índice y del corpus (con su manifiesto)."""
+    from ingest.backup import backup as run_backup
+    from search.errors import KBError
+
+    _setup_logging(False)
+    try:
+        meta = run_backup(_settings(data_dir), corpus, destino)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    console.print(f"Copia de seguridad creada en {destino} ({meta.get('documents', '?')} documentos).")
+
+
+@app.command()
+def restore(archivo: Path = typer.Argument(..., help="Copia de seguridad .tar.gz"),
+            corpus: Path = typer.Option(Path("corpus"), "--corpus", help="Dónde restaurar el corpus"),
+            forzar: bool = typer.Option(False, "--forzar", help="Sobrescribir datos existentes"),
+            data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
+    """Restaura el índice y el corpus desde una copia de seguridad."""
+    from ingest.backup import restore as run_restore
+    from search.errors import KBError
+
+    _setup_logging(False)
+    try:
+        meta = run_restore(_settings(data_dir), archivo, corpus, force=forzar)
+    except KBError as exc:
+        err.print(f"[red]Error:[/red] {exc.user_message}")
+        raise typer.Exit(2)
+    console.print(f"Restaurado: copia del {meta.get('created')} ({meta.get('documents', '?')} documentos).")
+
+
 def main() -> None:
     app()
 

@@ -52,13 +52,18 @@ def query_stems(query: str) -> set[str]:
     return stems
 
 
+@lru_cache(maxsize=50_000)
+def _is_stopword(word: str) -> bool:
+    return fold(word) in STOPWORDS
+
+
 def highlight(text: str, stems: set[str]) -> str:
     """Escaped `text` with <mark> around words whose stem is in `stems` (accent-insensitive)."""
     out: list[str] = []
     last = 0
     for m in WORD_RE.finditer(text):
         word = m.group(0)
-        if stems and fold(word) not in STOPWORDS and stem(word) in stems:
+        if stems and not _is_stopword(word) and stem(word) in stems:
             out.append(html.escape(text[last:m.start()]))
             out.append(f"<mark>{html.escape(word)}</mark>")
             last = m.end()
@@ -66,9 +71,24 @@ def highlight(text: str, stems: set[str]) -> str:
     return "".join(out)
 
 
+def _is_heading_line(line: str) -> bool:
+    return (len(line.split()) <= 12 and not line.rstrip().endswith((".", "!", "?", "…", ":", ";"))
+            and ". " not in line)
+
+
 def sentences(text: str) -> list[str]:
-    flat = re.sub(r"\s*\n+\s*", " ", text).strip()
-    return [s.strip() for s in SENTENCE_RE.split(flat) if s.strip()]
+    """Sentences of a passage; heading lines (short, no final punctuation) are left out so a
+    section title is never glued to the sentence that follows it."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        while lines and _is_heading_line(lines[0]) and len(lines) > 1:
+            lines.pop(0)
+        if len(lines) == 1 and _is_heading_line(lines[0]):
+            continue
+        flat = " ".join(lines)
+        out.extend(s.strip() for s in SENTENCE_RE.split(flat) if s.strip())
+    return out
 
 
 def has_letters(text: str) -> bool:
