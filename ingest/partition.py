@@ -71,15 +71,42 @@ def detect_type(path: Path) -> str:
     return name
 
 
-def partition(path: Path, *, ocr_languages: str = "spa") -> list:
+MAX_UNZIPPED_BYTES = 300 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+MAX_PDF_PAGES = 500
+
+
+def _check_zip(path: Path) -> None:
+    """Office files are zips: refuse ones that would expand to an absurd size (zip bombs)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IngestError("El archivo de Office está dañado (no es un ZIP válido).", f"bad zip {path}: {exc}") from exc
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_UNZIPPED_BYTES or (total > 20 * 1024 * 1024 and total / packed > MAX_ZIP_RATIO):
+        raise IngestError("El archivo se expande de forma anómala al descomprimirlo (posible bomba ZIP); no se procesa.",
+                          f"zip bomb suspected in {path}: {total} bytes unpacked from {packed}")
+
+
+def partition(path: Path, *, ocr_languages: str = "spa", max_bytes: int = 50 * 1024 * 1024) -> list:
     """Elements of one file, each with its page number where the format has pages."""
     warm_up()
     path = Path(path)
     if not path.is_file():
         raise IngestError(f"No se encontró el archivo «{path.name}».", f"missing file {path}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise IngestError("El archivo está vacío (0 bytes).", f"empty file {path}")
+    if size > max_bytes:
+        raise IngestError(f"El archivo pesa {size / 1e6:.0f} MB; el máximo es {max_bytes / 1e6:.0f} MB.",
+                          f"file too large {path}: {size} bytes")
     kind = detect_type(path)
+    if kind in {"DOCX", "PPTX", "XLSX"}:
+        _check_zip(path)
     try:
         elements = _PARTITIONERS[kind](path, ocr_languages)
     except IngestError:
@@ -113,6 +140,8 @@ def _pdf(path: Path, ocr_languages: str) -> list:
             raise IngestError("El PDF está protegido con contraseña; envíe una versión sin protección.",
                               f"encrypted pdf {path}")
         n_pages = len(reader.pages)
+        if n_pages > MAX_PDF_PAGES:
+            raise IngestError(f"El PDF tiene {n_pages} páginas; el máximo es {MAX_PDF_PAGES}.", f"too many pages {path}")
     except PdfReadError as exc:
         raise IngestError("El PDF está dañado o incompleto.", f"pypdf cannot read {path}: {exc}") from exc
     elements = partition_pdf(filename=str(path), strategy="fast", languages=LANGUAGES)

@@ -115,7 +115,8 @@ class Ingestor:
                 self.store.update_document_payload(meta.id, meta.payload() | {"meta_hash": meta.meta_hash()})
                 return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
             file_type = detect_type(path)
-            elements = partition(path, ocr_languages=self.settings.ocr_languages)
+            elements = partition(path, ocr_languages=self.settings.ocr_languages,
+                                 max_bytes=self.settings.max_file_mb * 1024 * 1024)
             doc = chunk(meta.id, elements, max_chars=self.settings.chunk_max_chars,
                         new_after_chars=self.settings.chunk_new_after_chars)
             if not doc.chunks:

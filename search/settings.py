@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     chunk_max_chars: int = 1400
     chunk_new_after_chars: int = 1000
     ocr_languages: str = "spa"
+    max_file_mb: int = 50
 
     # Retrieval
     # k=3 measured best on XQuAD-es (0.978 vs 0.975 at k=60) and on the domain set (0.862 vs 0.859).
