@@ -31,8 +31,9 @@ def _settings(data_dir: Optional[Path] = None):
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from search.logs import configure_logging
+
+    configure_logging(verbose)
 
 
 class _RichProgress:
@@ -237,8 +238,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Dirección de
     from search.errors import KBError
     from web import create_app
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _setup_logging(verbose)
     settings = _settings(data_dir)
     update = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=update)

@@ -31,23 +31,34 @@ def load_queries(path: Path = DOMAIN_SET) -> list[Query]:
     return out
 
 
+def ingest_corpus(settings: Settings, corpus_dir: Path) -> Ingestor:
+    """The corpus in the index of `settings` through the product's pipeline; any failure is an error."""
+    ingestor = Ingestor(settings.model_copy(update={"corpus_dir": corpus_dir}))
+    report = ingestor.sync(corpus_dir)
+    if report.failed:
+        ingestor.close()
+        raise KBError("La ingesta del corpus de evaluación falló: "
+                      + "; ".join(f"{o.doc_id}: {o.reason}" for o in report.failed))
+    ingestor.last_report = report
+    return ingestor
+
+
+def evaluate(ingestor: Ingestor, queries: list[Query], configs=CONFIGS) -> list[ConfigResult]:
+    service = build_service(ingestor.settings, store=ingestor.store, embedder=ingestor.embedder,
+                            taxonomy=ingestor.taxonomy)
+    return [run_queries(service, queries, c) for c in configs]
+
+
 def run_domain(settings: Settings, corpus_dir: Path, queries_path: Path = DOMAIN_SET,
                configs=CONFIGS) -> tuple[list[ConfigResult], dict]:
+    """A fresh temporary index (sharing the embedding cache), every query in every configuration."""
     queries = load_queries(queries_path)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-        s = settings.model_copy(update={
-            "data_dir": Path(tmp), "qdrant_url": "", "corpus_dir": corpus_dir,
-            "embedding_cache": settings.cache_path,
-        })
-        ingestor = Ingestor(s)
+        s = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_url": "", "embedding_cache": settings.cache_path})
+        ingestor = ingest_corpus(s, corpus_dir)
         try:
-            report = ingestor.sync(corpus_dir)
-            if report.failed:
-                raise KBError("La ingesta del corpus de evaluación falló: "
-                              + "; ".join(f"{o.doc_id}: {o.reason}" for o in report.failed))
-            service = build_service(s, store=ingestor.store, embedder=ingestor.embedder,
-                                    taxonomy=ingestor.taxonomy)
-            results = [run_queries(service, queries, c) for c in configs]
+            results = evaluate(ingestor, queries, configs)
+            report = ingestor.last_report
             info = {"documents": len(ingestor.store.documents()), "queries": len(queries),
                     "ingest_seconds": round(report.seconds, 1), "passages_embedded": report.passages_embedded}
         finally:

@@ -18,6 +18,7 @@ from ingest.chunk import chunk
 from ingest.embed import EmbeddingCache, embed
 from ingest.manifest import DocumentMeta, Manifest, load_manifest
 from ingest.partition import detect_type, partition
+from ingest.review import APPROVED, PENDING, REDACTED, REJECTED, ReviewLedger
 from ingest.write import SourceInfo, write
 from search.embedders import Embedder, make_embedder
 from search.errors import KBError
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "2"  # bump when parsing or chunking changes what a file yields
 
-ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED = (
-    "añadido", "actualizado", "metadatos actualizados", "sin cambios", "eliminado", "fallido")
+ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED, HELD = (
+    "añadido", "actualizado", "metadatos actualizados", "sin cambios", "eliminado", "fallido",
+    "retenido para revisión")
 
 
 @dataclass
@@ -82,7 +84,12 @@ class Ingestor:
         self.embedder.warm_up()
         self.store = store or open_store(settings, self.embedder.dim)
         if verify_embedder:  # `kb reindex` may be switching to another embedder
-            self.store.check_embedder(self.embedder.name, self.embedder.dim)
+            try:
+                self.store.check_embedder(self.embedder.name, self.embedder.dim)
+            except KBError:
+                if store is None:  # we opened it: release the shard's lock before refusing
+                    self.store.close()
+                raise
         self.cache = EmbeddingCache(settings.cache_path)
         self._taxonomy = taxonomy
 
@@ -103,27 +110,40 @@ class Ingestor:
 
     # one document --------------------------------------------------------
     def ingest_document(self, meta: DocumentMeta, path: Path, *, existing: dict | None = None,
-                        progress: Progress | None = None) -> Outcome:
+                        progress: Progress | None = None, corpus_dir: Path | None = None) -> Outcome:
         progress = progress or Progress()
+        ledger = ReviewLedger(Path(corpus_dir or self.settings.corpus_dir) / "revision.json")
         try:
             if not path.is_file():
                 raise KBError(f"No se encontró el archivo «{meta.archivo}».", f"missing file {path}")
             sha = file_sha256(path)
             if existing and existing.get("file_sha256") == sha and existing.get("pipeline") == self.pipeline_signature:
-                if existing.get("meta_hash") == meta.meta_hash():
+                held = existing.get("status") == "held"
+                if held and ledger.decision(meta.id, sha) is None:
+                    return Outcome(meta.id, HELD, "Sigue pendiente de revisión.", existing.get("chunk_count", 0),
+                                   meta.titulo)
+                if not held and existing.get("meta_hash") == meta.meta_hash():
                     return Outcome(meta.id, UNCHANGED, chunks=existing.get("chunk_count", 0), title=meta.titulo)
-                self.store.update_document_payload(meta.id, meta.payload() | {"meta_hash": meta.meta_hash()})
-                return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
+                if not held:
+                    self.store.update_document_payload(meta.id, meta.payload() | {"meta_hash": meta.meta_hash()})
+                    return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
             file_type = detect_type(path)
             elements = partition(path, ocr_languages=self.settings.ocr_languages,
                                  max_bytes=self.settings.max_file_mb * 1024 * 1024)
+            elements, status, review = self._screen(meta, sha, elements, ledger)
             doc = chunk(meta.id, elements, max_chars=self.settings.chunk_max_chars,
                         new_after_chars=self.settings.chunk_new_after_chars)
             if not doc.chunks:
                 raise KBError("El documento no produjo ningún fragmento de texto.", f"no chunks for {meta.id}")
             embedded = embed(list(doc.chunks), meta.titulo, self.embedder, self.cache,
                              batch_size=self.settings.embed_batch_size, on_batch=progress.chunks_embedded)
-            write(self.store, meta, doc, embedded, SourceInfo(sha, file_type.lower(), self.pipeline_signature))
+            write(self.store, meta, doc, embedded, SourceInfo(sha, file_type.lower(), self.pipeline_signature),
+                  status=status, review=review)
+            if status == "held":
+                n = len(review["hallazgos"])
+                return Outcome(meta.id, HELD, f"Se detectaron posibles datos personales ({n} hallazgo"
+                               f"{'s' if n != 1 else ''}); no se publica hasta que el equipo de curaduría lo revise.",
+                               len(doc.chunks), meta.titulo)
             return Outcome(meta.id, UPDATED if existing else ADDED, chunks=len(doc.chunks), title=meta.titulo)
         except KBError as exc:
             log.warning("document %s failed: %s", meta.id, exc)
@@ -132,6 +152,58 @@ class Ingestor:
             log.exception("document %s failed unexpectedly", meta.id)
             return Outcome(meta.id, FAILED, f"Error inesperado al procesar el documento ({type(exc).__name__}).",
                            title=meta.titulo)
+
+    def _screen(self, meta: DocumentMeta, sha: str, elements: list, ledger: ReviewLedger):
+        """Personal-data screening: hold, publish (approved), redact, or refuse (rejected)."""
+        import copy
+
+        from ingest import pii
+
+        per_element = [(i, f) for i, e in enumerate(elements) for f in pii.scan(e.text)]
+        if not per_element:
+            return elements, "published", {"revision": ""}
+        decision = ledger.decision(meta.id, sha)
+        if decision == REJECTED:
+            raise KBError("El documento fue rechazado en la revisión de datos personales. Retírelo del manifiesto "
+                          "o envíe una versión sin datos personales.", f"{meta.id} rejected by review")
+        if decision == APPROVED:
+            return elements, "published", {"revision": APPROVED}
+        if decision == REDACTED:
+            redacted = []
+            for i, e in enumerate(elements):
+                found = [f for j, f in per_element if j == i]
+                if found:
+                    e = copy.copy(e)
+                    e.text = pii.redact(e.text, found)
+                redacted.append(e)
+            return redacted, "published", {"revision": REDACTED}
+        findings = [{"tipo": f.kind, "etiqueta": f.label, "contexto": pii.context(elements[i].text, f)}
+                    for i, f in per_element]
+        log.warning("document %s held: %d personal-data finding(s)", meta.id, len(findings))
+        return elements, "held", {"revision": PENDING, "hallazgos": findings}
+
+    def held_documents(self) -> list[dict]:
+        return sorted(self.store.documents(statuses=("held",)), key=lambda d: d.get("ingested_at", ""))
+
+    def review(self, doc_id: str, decision: str, *, corpus_dir: Path | None = None, reviewer: str = "") -> Outcome:
+        """Apply a curator's decision on a held document (aprobado / redactado / rechazado)."""
+        from search.errors import NotFound
+
+        corpus_dir = Path(corpus_dir or self.settings.corpus_dir)
+        held = [d for d in self.store.documents(statuses=("held",)) if d["doc_id"] == doc_id]
+        if not held:
+            raise NotFound(f"El documento «{doc_id}» no está pendiente de revisión.")
+        doc = held[0]
+        ledger = ReviewLedger(corpus_dir / "revision.json")
+        ledger.record(doc_id, doc["file_sha256"], decision, len(doc.get("hallazgos", [])), reviewer)
+        if decision == APPROVED:
+            self.store.set_status(doc_id, "published", {"revision": APPROVED, "hallazgos": []})
+            return Outcome(doc_id, UPDATED, "Aprobado: publicado sin cambios.", doc.get("chunk_count", 0), doc.get("titulo", ""))
+        if decision == REJECTED:
+            self.store.delete_document(doc_id)
+            return Outcome(doc_id, REMOVED, "Rechazado: retirado del índice.", title=doc.get("titulo", ""))
+        meta = meta_from_payload(doc)
+        return self.ingest_document(meta, corpus_dir / meta.archivo, corpus_dir=corpus_dir)
 
     # the whole corpus ----------------------------------------------------
     def sync(self, corpus_dir: Path, *, manifest_path: Path | None = None, progress: Progress | None = None) -> Report:
@@ -143,11 +215,11 @@ class Ingestor:
         report = Report()
         for key, problems in manifest.problems_by_doc().items():
             report.outcomes.append(Outcome(key, FAILED, "Fila del manifiesto no válida: " + "; ".join(map(str, problems))))
-        existing = {d["doc_id"]: d for d in self.store.documents()}
+        existing = {d["doc_id"]: d for d in self.store.documents(statuses=("published", "held"))}
         progress.start(len(manifest.documents))
         for meta in manifest.documents:
-            report.outcomes.append(self.ingest_document(meta, corpus_dir / meta.archivo,
-                                                        existing=existing.get(meta.id), progress=progress))
+            report.outcomes.append(self.ingest_document(meta, corpus_dir / meta.archivo, existing=existing.get(meta.id),
+                                                        progress=progress, corpus_dir=corpus_dir))
             progress.file_done(meta.id)
         for doc_id in sorted(set(existing) - manifest.listed_ids):
             self.store.delete_document(doc_id)
@@ -163,3 +235,14 @@ class Ingestor:
         self.store = open_store(self.settings, self.embedder.dim)
         self.store.check_embedder(self.embedder.name, self.embedder.dim)
         return self.sync(corpus_dir, **kwargs)
+
+
+def meta_from_payload(payload: dict) -> DocumentMeta:
+    """The manifest metadata stored on a document's points."""
+    import dataclasses
+
+    values = {}
+    for f in dataclasses.fields(DocumentMeta):
+        v = payload.get(f.name, "")
+        values[f.name] = tuple(v) if isinstance(v, list) else v
+    return DocumentMeta(**values)

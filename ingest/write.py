@@ -21,9 +21,12 @@ class SourceInfo:
 
 
 def build_records(meta: DocumentMeta, doc: ChunkedDocument, embedded: list[EmbeddedChunk],
-                  source: SourceInfo) -> list[Record]:
+                  source: SourceInfo, review: dict | None = None) -> list[Record]:
     """The points of one document: a document record (mean vector, for similarity) and its chunks."""
-    base = meta.payload() | {"file_type": source.file_type}
+    review = review or {"revision": ""}
+    # The review state is on every point (filters, curator list); the findings themselves,
+    # which quote personal data, only on the document record of a held document.
+    base = meta.payload() | {"file_type": source.file_type, "revision": review.get("revision", "")}
     records = []
     for e in embedded:
         c = e.chunk
@@ -56,6 +59,7 @@ def build_records(meta: DocumentMeta, doc: ChunkedDocument, embedded: list[Embed
             "meta_hash": meta.meta_hash(),
             "pipeline": source.pipeline,
             "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "hallazgos": review.get("hallazgos", []),
         },
         dense=(mean / norm).tolist(),
     ))
@@ -63,6 +67,6 @@ def build_records(meta: DocumentMeta, doc: ChunkedDocument, embedded: list[Embed
 
 
 def write(store: Store, meta: DocumentMeta, doc: ChunkedDocument, embedded: list[EmbeddedChunk],
-          source: SourceInfo) -> int:
-    """Replace the document in the index; returns the new generation."""
-    return store.replace_document(meta.id, build_records(meta, doc, embedded, source))
+          source: SourceInfo, *, status: str = "published", review: dict | None = None) -> int:
+    """Replace the document in the index (published, or held for review); returns the new generation."""
+    return store.replace_document(meta.id, build_records(meta, doc, embedded, source, review), status=status)

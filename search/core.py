@@ -300,9 +300,25 @@ class SearchService:
                      resp.took_ms)
         return resp
 
+    def _unrelated(self, req: SearchRequest, vectors, hits: list[Hit]) -> bool:
+        """True when nothing in the collection relates to the query (see Settings.min_dense_score)."""
+        dense, sparse = vectors
+        if dense is None or self.settings.min_dense_score <= 0 or not hits:
+            return False
+        lexical = sparse if sparse is not None else sparse_query(req.query)
+        if lexical[0] and self.store.query(dense=None, sparse=lexical, where=PUBLISHED_CHUNKS, limit=1):
+            return False
+        best = self.store.query(dense=dense, sparse=None, where=PUBLISHED_CHUNKS, limit=1)
+        return not best or best[0].score < self.settings.min_dense_score
+
     def _search(self, req: SearchRequest) -> SearchResponse:
         vectors = self._vectors(req)
         hits = self._retrieve(req, vectors, self._where(req, PUBLISHED_CHUNKS))
+        if self._unrelated(req, vectors, hits):
+            return SearchResponse(req.query, req.mode, 0, 1, 1, [], {}, [],
+                                  f"No encontramos documentos relacionados con «{req.query}». Revise la ortografía "
+                                  "o describa la situación con otras palabras (por ejemplo, «casa de acogida "
+                                  "para mujeres migrantes»).")
         groups = self._group(hits)
         ranked = sorted(groups.items(),
                         key=lambda kv: -kv[1][0].score * self._context_boost(req.context, kv[1]))

@@ -34,7 +34,7 @@ SCHEMA_VERSION = 1
 
 KEYWORD_FIELDS = [
     "kind", "status", "doc_id", "tipo_documento", "paises", "nivel_gobierno", "areas_intervencion",
-    "poblaciones", "formas_violencia", "estandares", "nivel_evidencia", "idioma", "review",
+    "poblaciones", "formas_violencia", "estandares", "nivel_evidencia", "idioma", "revision",
 ]
 INTEGER_FIELDS = ["anio", "gen", "chunk_index"]
 

@@ -256,3 +256,15 @@ def ingested_template(tmp_path_factory, small_corpus_template, taxonomy, embedde
     ing.close()
     assert not report.failed, report.failed
     return data
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory):
+    """The whole demonstration corpus ingested once (for the corpus and quality tests)."""
+    from evals.domain import ingest_corpus
+    from search.settings import Settings
+
+    data = tmp_path_factory.mktemp("corpus-index") / "data"
+    ingestor = ingest_corpus(Settings(data_dir=data, _env_file=None), REPO / "corpus")
+    yield ingestor
+    ingestor.close()

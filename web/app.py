@@ -171,13 +171,32 @@ async def handle_error(request: Request, exc: Exception):
         return PlainTextResponse(message, status_code=status)
 
 
+class QueryStringFilter(logging.Filter):
+    """Access logs keep the path and drop the query string: a search URL carries what an official
+    typed, which can describe a case. KB_LOG_QUERIES=true keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = args[:2] + (args[2].split("?", 1)[0] + "?…",) + args[3:]
+        return True
+
+
+_access_filter = QueryStringFilter()
+
+
 def create_app(settings: Settings, *, embedder=None, taxonomy=None) -> FastAPI:
     """Build the app on `settings`. The index is opened here, once (the embedded shard is
     single-process); `embedder`/`taxonomy` may be passed to share already-loaded ones."""
-    from web.routes import api, curator, public
+    from web.routes import api, curator, public, review
     from web.state import build_state
 
     state = build_state(settings, embedder=embedder, taxonomy=taxonomy)
+    access = logging.getLogger("uvicorn.access")
+    if settings.log_queries:
+        access.removeFilter(_access_filter)
+    elif _access_filter not in access.filters:
+        access.addFilter(_access_filter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -195,6 +214,7 @@ def create_app(settings: Settings, *, embedder=None, taxonomy=None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(api.router)
     app.include_router(curator.router)
+    app.include_router(review.router)
     for exc_type in (KBError, StarletteHTTPException, RequestValidationError, Exception):
         app.add_exception_handler(exc_type, handle_error)
     # Outermost last: headers on every response (errors included), then compression.

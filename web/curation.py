@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingest.manifest import COLUMNS, MULTI, DocumentMeta, load_manifest, remove_manifest_row, upsert_manifest_row, validate_row
 from ingest.partition import EXTENSIONS, detect_type
-from ingest.pipeline import FAILED, Ingestor
+from ingest.pipeline import FAILED, HELD, Ingestor
 from search.errors import IngestError, KBError, NotFound
 from web.errors import PayloadTooLarge
 from web.jobs import JobResult
@@ -137,6 +137,9 @@ def ingest_staged(state: AppState, meta: DocumentMeta, staged: Path) -> JobResul
         ingestor.store.delete_document(meta.id)
         staged.unlink(missing_ok=True)
         return JobResult(False, "No se pudo guardar el documento en la carpeta del corpus. El índice no se modificó.")
+    if outcome.status == HELD:
+        return JobResult(True, f"Documento retenido: {outcome.reason} Revíselo en «Revisión de datos personales».",
+                         outcome.chunks)
     return JobResult(True, f"Documento incorporado: {outcome.chunks} fragmentos indexados.", outcome.chunks)
 
 
@@ -186,7 +189,7 @@ def reindex_all(state: AppState) -> JobResult:
 
 def document_rows(state: AppState) -> tuple[list[dict], list[str]]:
     """Every document the curator should see: indexed ones and manifest rows not (yet) indexed."""
-    indexed = {d["doc_id"]: d for d in state.service.store.documents()}
+    indexed = {d["doc_id"]: d for d in state.service.store.documents(statuses=("published", "held"))}
     taxonomy = state.service.taxonomy
     rows, problems = [], []
     manifest_path = state.settings.corpus_dir / "manifest.csv"
@@ -202,7 +205,8 @@ def document_rows(state: AppState) -> tuple[list[dict], list[str]]:
     for doc_id, d in indexed.items():
         rows.append({"doc_id": doc_id, "titulo": d.get("titulo", doc_id),
                      "tipo": taxonomy.label("tipo_documento", d.get("tipo_documento", "")), "anio": d.get("anio"),
-                     "estado": "Indexado" if doc_id in listed or not listed else "Indexado (fuera del manifiesto)",
+                     "estado": ("Retenido: revisión de datos personales" if d.get("status") == "held"
+                                else "Indexado" if doc_id in listed or not listed else "Indexado (fuera del manifiesto)"),
                      "chunks": d.get("chunk_count", 0), "ingested_at": (d.get("ingested_at") or "")[:16].replace("T", " "),
                      "indexed": True})
     for r in rows:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from evals.domain import BASELINE, load_queries, run_domain
+from evals.domain import BASELINE, evaluate, load_queries
 from ingest.manifest import load_manifest
 from tests.conftest import REPO
 
@@ -24,9 +24,8 @@ def test_evaluation_set_is_well_formed(taxonomy):
 
 
 @pytest.mark.slow
-def test_hybrid_quality_does_not_regress(settings, tmp_path):
-    results, info = run_domain(settings.model_copy(update={"data_dir": tmp_path / "eval-data"}), REPO / "corpus")
-    assert info["documents"] == 43
+def test_hybrid_quality_does_not_regress(corpus_index):
+    results = evaluate(corpus_index, load_queries())
     by_name = {r.config.name: r.summary for r in results}
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))["dominio"]["hibrido_ndcg@10"]
     hybrid = by_name["híbrido + glosario"]["ndcg@10"]

@@ -141,6 +141,12 @@ def test_bad_queries_get_spanish_messages(service):
         service.search(SearchRequest(query="refugio", mode="magico"))
 
 
+def test_gibberish_gets_a_message_instead_of_random_results(service):
+    resp = service.search(SearchRequest(query="xkcdqwz plorf asdfgh"))
+    assert resp.total == 0 and resp.results == [] and "No encontramos documentos relacionados" in resp.message
+    assert service.search(SearchRequest(query="ruta de atencion")).total > 0  # missing accent still finds
+
+
 def test_no_results_suggests_removing_filters(service):
     resp = service.search(SearchRequest(query="clínica jurídica", filters={"paises": ("panama",),
                                                                           "tipo_documento": ("norma",)}))

@@ -118,6 +118,9 @@ def document_file(doc_id: str, state: StateDep):
         doc = state.service.store.document(doc_id)
     if doc is None:
         raise NotFound(f"No existe el documento «{doc_id}».")
+    if doc.payload.get("revision") == "redactado":
+        # The original still holds the personal data that the published version protects.
+        raise NotFound("El archivo original contiene datos personales protegidos; consulte el texto en esta página.")
     path = corpus_file(state, doc.payload)
     file_type = (doc.payload.get("file_type") or path.suffix.lstrip(".")).lower()
     media = MEDIA_TYPES.get(file_type) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
