@@ -122,6 +122,8 @@ def validate_row(raw: dict[str, str], line: int, taxonomy: Taxonomy) -> tuple[Do
             path = Path(cell)
             if path.is_absolute() or ".." in path.parts:
                 bad(column, cell, "debe ser una ruta relativa dentro de la carpeta del corpus.")
+            elif any(len(part.encode("utf-8")) > 255 for part in path.parts) or len(cell.encode("utf-8")) > 1024:
+                bad(column, cell[:40] + "…", "el nombre del archivo es demasiado largo (máximo 255 bytes por nombre).")
             values[column] = cell
         elif column == "anio":
             try:

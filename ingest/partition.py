@@ -49,6 +49,8 @@ def detect_type(path: Path) -> str:
     """The file's type from its content (libmagic); text formats are told apart by extension."""
     from unstructured.file_utils.filetype import detect_filetype
 
+    if path.stat().st_size == 0:  # libmagic calls it "EMPTY", which reads like a format
+        raise IngestError("El archivo está vacío (0 bytes).", f"empty file {path}")
     try:
         detected = detect_filetype(file_path=str(path))
     except Exception as exc:

@@ -114,7 +114,11 @@ class Ingestor:
         progress = progress or Progress()
         ledger = ReviewLedger(Path(corpus_dir or self.settings.corpus_dir) / "revision.json")
         try:
-            if not path.is_file():
+            try:
+                exists = path.is_file()
+            except OSError as exc:  # e.g. a name too long for the file system
+                raise KBError(f"No se puede abrir el archivo «{meta.archivo[:80]}».", f"cannot stat {path}: {exc}") from exc
+            if not exists:
                 raise KBError(f"No se encontró el archivo «{meta.archivo}».", f"missing file {path}")
             sha = file_sha256(path)
             if existing and existing.get("file_sha256") == sha and existing.get("pipeline") == self.pipeline_signature:

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from search.errors import Conflict, IngestError, NotFound, StoreError
 from web import curation
-from web.auth import (CSRF_FIELD, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, new_token, tokens_match,
-                      verify_password)
+from web.auth import (CSRF_FIELD, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, LoginThrottle, new_token,
+                      throttle_for, tokens_match, verify_password, wait_message)
 from web.deps import CuratorDep, FragmentDep, StateDep, WriterDep, check_origin, current_curator
 from web.errors import CurationDisabled, Forbidden, NotAuthenticated
 from web.views import render
@@ -64,16 +64,33 @@ async def login(request: Request, state: StateDep):
     user = str(form.get("usuario") or "")
     password = str(form.get("contrasena") or "")
     siguiente = _safe_next(str(form.get("siguiente") or ""))
+    # Password guessing: too many failures from this client or for this name lock sign-in for a while,
+    # checked before the password so a locked guesser learns nothing (not even a right guess).
+    throttle = throttle_for(request.app)
+    keys = LoginThrottle.keys(request.client.host if request.client else "", user)
+    wait = throttle.retry_after(*keys)
+    if wait:
+        return _login_error(request, siguiente, user, wait_message(wait), 429, {"Retry-After": str(wait)})
     user_ok = hmac.compare_digest(user.encode(), state.settings.curator_user.encode())
     password_ok = await run_in_threadpool(verify_password, password, state.settings.curator_password_hash)
     if not (user_ok and password_ok):
-        response = render(request, "login.html", {"login_csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
-                                                   "siguiente": siguiente, "usuario": user,
-                                                   "error": "Usuario o contraseña incorrectos."}, status=401)
-        return response
+        throttle.failure(*keys)
+        wait = throttle.retry_after(*keys)
+        if wait:
+            return _login_error(request, siguiente, user, "Usuario o contraseña incorrectos. " + wait_message(wait),
+                                429, {"Retry-After": str(wait)})
+        return _login_error(request, siguiente, user, "Usuario o contraseña incorrectos.", 401)
+    throttle.success(*keys)
     response = _see_other(siguiente)
     _set_cookie(request, response, SESSION_COOKIE, state.signer.sign({"u": user, "c": new_token()}), SESSION_MAX_AGE)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+def _login_error(request: Request, siguiente: str, user: str, message: str, status: int, headers: dict | None = None):
+    response = render(request, "login.html", {"login_csrf": request.cookies.get(LOGIN_CSRF_COOKIE),
+                                              "siguiente": siguiente, "usuario": user, "error": message},
+                      status=status, headers=headers)
     return response
 
 
