@@ -258,6 +258,7 @@ def bench(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
           http_seconds: int = typer.Option(60, "--http-segundos"),
           sin_ingesta: bool = typer.Option(False, "--sin-ingesta", help="Usar el índice de --data-dir"),
           sin_http: bool = typer.Option(False, "--sin-http"),
+          sin_local: bool = typer.Option(False, "--sin-local", help="Sin comparar con qdrant-client local"),
           out: Optional[Path] = typer.Option(None, "--out"),
           data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
     """Mide velocidad, memoria y escala; escribe una tabla Markdown y JSON."""
@@ -268,7 +269,7 @@ def bench(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
     _setup_logging(False)
     settings = _settings(data_dir)
     result = run_bench(settings, corpus, sizes=tuple(int(s) for s in sizes.split(",")), http_seconds=http_seconds,
-                       with_ingest=not sin_ingesta, with_http=not sin_http)
+                       with_ingest=not sin_ingesta, with_http=not sin_http, client_sizes=() if sin_local else None)
     out = out or settings.data_dir / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

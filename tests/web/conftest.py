@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
+import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +81,43 @@ def wait_for_job(client, job_url: str, timeout: float = 120) -> str:
             return r.text
         time.sleep(0.2)
     raise AssertionError(f"job {job_url} did not finish in {timeout} s")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` with uvicorn on a free loopback port; yields its base URL, closes the app after."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.kb.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian Chromium through playwright (never `playwright install`); fails loudly if missing."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian chromium is required at /usr/bin/chromium (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

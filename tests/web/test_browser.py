@@ -7,27 +7,19 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright  # ImportError here is a loud collection error
+from playwright.sync_api import expect  # ImportError here is a loud collection error
 
 from tests.conftest import PAGE3_SENTENCE, REPO, make_docx
-from tests.web.conftest import CURATOR, PASSWORD, web_settings_for
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
+from tests.web.conftest import CURATOR, PASSWORD, serve, web_settings_for
 ARTIFACTS = REPO / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory, ingested_template, small_corpus_template, embedder, taxonomy):
-    import uvicorn
 
     from search.settings import Settings
     from web import create_app
@@ -37,29 +29,10 @@ def live_server(tmp_path_factory, ingested_template, small_corpus_template, embe
     shutil.copytree(small_corpus_template, root / "corpus")
     settings = web_settings_for(Settings(_env_file=None), root / "data", root / "corpus", max_upload_mb=5)
     app = create_app(settings, embedder=embedder, taxonomy=taxonomy)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.kb.close()
+    with serve(app) as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists(), "Debian chromium is required at /usr/bin/chromium (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

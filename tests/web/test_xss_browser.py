@@ -8,16 +8,11 @@ also checks the DOM holds no element a payload would have created.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from evals.hostile import XSS_PAYLOADS, XSS_TEXT, generate
-from tests.web.conftest import CURATOR, PASSWORD, web_settings_for
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.conftest import CURATOR, PASSWORD, serve, web_settings_for
 
 XSS_CASES = ("xss-txt", "xss-md", "xss-html", "xss-metadatos", "pdf-javascript")
 
@@ -25,7 +20,6 @@ XSS_CASES = ("xss-txt", "xss-md", "xss-html", "xss-metadatos", "pdf-javascript")
 @pytest.fixture(scope="module")
 def xss_server(tmp_path_factory, ingested_template, small_corpus_template, embedder, taxonomy):
     """The small corpus plus the XSS documents of evals/hostile.py, ingested by the real pipeline."""
-    import uvicorn
 
     from ingest.manifest import validate_row
     from ingest.pipeline import ADDED, Ingestor
@@ -47,29 +41,10 @@ def xss_server(tmp_path_factory, ingested_template, small_corpus_template, embed
     finally:
         ingestor.close()
     app = create_app(settings, embedder=embedder, taxonomy=taxonomy)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", [c.doc_id for c in cases]
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.kb.close()
+    with serve(app) as url:
+        yield url, [c.doc_id for c in cases]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM.exists(), "Debian chromium is required at /usr/bin/chromium (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def assert_inert(page, url: str, dialogs: list[str]) -> None:
