@@ -521,6 +521,23 @@ def build_scanned(doc: Doc, out: Path) -> None:
 # DOCX
 # ---------------------------------------------------------------------------
 
+def save_office(package, doc, out) -> None:
+    """Fixed core properties (no template author, a stable date) and a normalised zip, so a
+    rebuild gives identical bytes (docx and pptx share the OPC core-properties part)."""
+    cp = package.core_properties
+    dt = doc_date(doc)
+    cp.title = plain(doc.title)
+    cp.language = "es"
+    cp.author = AUTOR
+    cp.last_modified_by = AUTOR
+    cp.comments = cp.subject = cp.keywords = cp.category = ""
+    cp.revision = 1
+    cp.created = cp.modified = cp.last_printed = dt
+    buf = io.BytesIO()
+    package.save(buf)
+    write_bytes(out, normalize_zip(buf.getvalue(), dt))
+
+
 def build_docx(doc: Doc, out: Path) -> None:
     from docx import Document
     from docx.enum.text import WD_BREAK
@@ -591,23 +608,7 @@ def build_docx(doc: Doc, out: Path) -> None:
                         run.italic = it or None
             d.add_paragraph()
 
-    cp = d.core_properties
-    dt = doc_date(doc)
-    cp.title = plain(doc.title)
-    cp.language = "es"
-    cp.author = AUTOR
-    cp.last_modified_by = AUTOR
-    cp.comments = ""
-    cp.subject = ""
-    cp.keywords = ""
-    cp.category = ""
-    cp.revision = 1
-    cp.created = dt
-    cp.modified = dt
-    cp.last_printed = dt
-    buf = io.BytesIO()
-    d.save(buf)
-    write_bytes(out, normalize_zip(buf.getvalue(), dt))
+    save_office(d, doc, out)
 
 
 # ---------------------------------------------------------------------------
@@ -712,23 +713,7 @@ def build_pptx(doc: Doc, out: Path) -> None:
         else:
             body._element.getparent().remove(body._element)
 
-    cp = prs.core_properties
-    dt = doc_date(doc)
-    cp.title = plain(doc.title)
-    cp.language = "es"
-    cp.author = AUTOR
-    cp.last_modified_by = AUTOR
-    cp.subject = ""
-    cp.keywords = ""
-    cp.comments = ""
-    cp.category = ""
-    cp.revision = 1
-    cp.created = dt
-    cp.modified = dt
-    cp.last_printed = dt
-    buf = io.BytesIO()
-    prs.save(buf)
-    write_bytes(out, normalize_zip(buf.getvalue(), dt))
+    save_office(prs, doc, out)
 
 
 # ---------------------------------------------------------------------------
