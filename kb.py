@@ -5,8 +5,6 @@ Settings are built here, once, and passed down. Messages for people are in Spani
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 from typing import Optional
 

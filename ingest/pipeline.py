@@ -12,7 +12,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ingest.chunk import chunk
 from ingest.embed import EmbeddingCache, embed

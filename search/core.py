@@ -440,7 +440,7 @@ class SearchService:
                 continue
             chosen.append(AnswerSentence(highlight(sent, stems), sent, marker))
             covered_so_far |= covered
-        return chosen if len(chosen) >= 2 or (chosen and len(candidates) == 1) else chosen
+        return chosen
 
     # documents ---------------------------------------------------------------
     def document(self, doc_id: str) -> tuple[DocumentResult, list[Passage], dict]:

@@ -17,7 +17,7 @@ from web import curation
 from web.auth import (CSRF_FIELD, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, LoginThrottle, new_token,
                       throttle_for, tokens_match, verify_password, wait_message)
 from web.deps import CuratorDep, FragmentDep, StateDep, WriterDep, check_origin, current_curator
-from web.errors import CurationDisabled, Forbidden, NotAuthenticated
+from web.errors import CurationDisabled, Forbidden
 from web.views import render
 
 router = APIRouter(prefix="/curaduria", include_in_schema=False)
