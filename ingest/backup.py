@@ -21,14 +21,54 @@ from search.settings import Settings
 
 FORMAT = 1
 CORPUS_FILES = ("manifest.csv", "taxonomy.yaml", "glosario.yaml", "revision.json", "README.md")
+BLOCK = 64 * 1024
+
+
+def _write_sparse(src, dst: Path) -> None:
+    """Write a file object's bytes to dst, leaving all-zero blocks as holes.
+
+    A Qdrant Edge shard preallocates ~280 MB of pages and WAL segments that are nearly all holes (~1 MB on
+    disk). Plain copies and tar extraction write those holes out as zeros; this keeps a restored or
+    backed-up index as small on disk as the original.
+    """
+    zero = bytes(BLOCK)
+    with open(dst, "wb") as out:
+        while block := src.read(BLOCK):
+            if block == zero[: len(block)]:
+                out.seek(len(block), 1)
+            else:
+                out.write(block)
+        out.truncate()  # a trailing hole still counts towards the file's size
+
+
+def _copy_sparse(src: str, dst: str) -> str:
+    with open(src, "rb") as f:
+        _write_sparse(f, Path(dst))
+    shutil.copystat(src, dst)
+    return dst
 
 
 def _safe_members(tar: tarfile.TarFile):
     for m in tar.getmembers():
         p = Path(m.name)
-        if p.is_absolute() or ".." in p.parts or m.issym() or m.islnk():
+        if p.is_absolute() or ".." in p.parts or not (m.isdir() or m.isfile()):
             raise InvalidInput(f"La copia de seguridad contiene una ruta no permitida: {m.name}")
         yield m
+
+
+def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """Extract only plain files and folders, under dest, keeping holes (see _write_sparse)."""
+    for m in _safe_members(tar):
+        target = dest / m.name
+        if m.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        src = tar.extractfile(m)
+        if src is None:
+            raise InvalidInput(f"La copia de seguridad contiene una ruta no permitida: {m.name}")
+        with src:
+            _write_sparse(src, target)
 
 
 def backup(settings: Settings, corpus_dir: Path, dest: Path) -> dict:
@@ -50,7 +90,7 @@ def backup(settings: Settings, corpus_dir: Path, dest: Path) -> dict:
             manifest["documents"] = len(store.documents(statuses=("published", "held")))
             manifest["embedder"] = (store.embedder_info() or {}).get("embedder")
             store.close()  # flushed and closed: the directory is a consistent snapshot
-            shutil.copytree(settings.shard_dir, tmp / "index" / "qdrant")
+            shutil.copytree(settings.shard_dir, tmp / "index" / "qdrant", copy_function=_copy_sparse)
         if settings.cache_path.is_file():
             shutil.copy2(settings.cache_path, tmp / "index" / "embeddings.sqlite")
         corpus_out = tmp / "corpus"
@@ -81,7 +121,7 @@ def restore(settings: Settings, archive: Path, corpus_dest: Path, force: bool = 
         tmp = Path(tmp)
         try:
             with tarfile.open(archive, "r:gz") as tar:
-                tar.extractall(tmp, members=list(_safe_members(tar)), filter="data")
+                _extract(tar, tmp)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise InvalidInput("La copia de seguridad está dañada o no es un archivo .tar.gz válido.") from exc
         meta = json.loads((tmp / "backup.json").read_text(encoding="utf-8"))
@@ -92,7 +132,7 @@ def restore(settings: Settings, archive: Path, corpus_dest: Path, force: bool = 
             if settings.qdrant_url:
                 raise InvalidInput("Esta copia es de un índice embebido; restáurela sin KB_QDRANT_URL.")
             shutil.rmtree(settings.shard_dir, ignore_errors=True)
-            shutil.copytree(tmp / "index" / "qdrant", settings.shard_dir)
+            shutil.copytree(tmp / "index" / "qdrant", settings.shard_dir, copy_function=_copy_sparse)
         elif (tmp / "index" / "collection.snapshot").is_file():
             _server_restore(settings, tmp / "index" / "collection.snapshot")
         if (tmp / "index" / "embeddings.sqlite").is_file():

@@ -16,7 +16,7 @@ import pytest
 
 from evals.hostile import REJECTED, SAFE, XSS_MARKUP, XSS_PAYLOADS, generate
 from search.store import Where, eq
-from tests.conftest import MANIFEST_HEADER, REPO
+from tests.conftest import MANIFEST_HEADER, REPO, copy_tree
 
 MAX_RSS_MB = 2500
 # Runs the CLI and, on the way out, records the child's own peak RSS (kB on Linux).
@@ -24,7 +24,7 @@ KB_WITH_RSS = ("import atexit, os, resource, kb\n"
                "atexit.register(lambda: open(os.environ['KB_RSS_FILE'], 'w').write("
                "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))\n"
                "kb.main()\n")
-SPANISH_HINT = re.compile(r"[áéíóúñ¿¡]|\b(el|la|los|las|del|no|es|debe|archivo|documento)\b", re.I)
+SPANISH_HINT = re.compile(r"[áéíóúñ¿¡]|\b(el|la|los|las|del|no|es|debe|archivo|documento)\b", re.IGNORECASE)
 
 
 def live_tags(html_text: str) -> set[tuple[str, tuple]]:
@@ -53,11 +53,9 @@ def table_rows(stdout: str) -> dict[str, tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory, small_corpus_template):
-    import shutil
-
     root = tmp_path_factory.mktemp("hostile")
     corpus = root / "corpus"
-    shutil.copytree(small_corpus_template, corpus)
+    copy_tree(small_corpus_template, corpus)
     with open(corpus / "manifest.csv", encoding="utf-8") as f:
         # The scanned PDF only adds OCR time; OCR is covered elsewhere.
         good = [r for r in csv.DictReader(f) if r["id"] != "albergue-escaneado"]

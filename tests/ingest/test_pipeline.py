@@ -15,14 +15,14 @@ import pytest
 
 from ingest.pipeline import ADDED, FAILED, METADATA, REMOVED, UNCHANGED, UPDATED, Ingestor
 from search.store import PUBLISHED_CHUNKS, Where, eq
-from tests.conftest import PAGE3_SENTENCE, REPO, manifest_row, write_manifest
+from tests.conftest import PAGE3_SENTENCE, REPO, copy_tree, manifest_row, write_manifest
 
 KB = [sys.executable, "-c", "import kb; kb.main()"]
 
 
 @pytest.fixture
 def ingestor(tmp_path, ingested_template, settings, embedder, taxonomy):
-    shutil.copytree(ingested_template, settings.data_dir)
+    copy_tree(ingested_template, settings.data_dir)
     ing = Ingestor(settings, embedder=embedder, taxonomy=taxonomy)
     yield ing
     ing.close()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from ingest.pipeline import FAILED, HELD, Ingestor
 from ingest.review import APPROVED, REDACTED, REJECTED
 from search.core import SearchRequest, build_service
 from search.errors import NotFound
-from tests.conftest import manifest_row, write_manifest
+from tests.conftest import copy_tree, manifest_row, write_manifest
 
 SENSITIVE = ("INFORME DE CASO\n\nLa sobreviviente Rosa Ficticia Pérez llamó al +502 5555-0123 para pedir "
              "acompañamiento a la fiscalía de Villa Demostración. La ruta de atención funcionó en menos de una hora.\n")
@@ -18,7 +16,7 @@ SENSITIVE = ("INFORME DE CASO\n\nLa sobreviviente Rosa Ficticia Pérez llamó al
 
 @pytest.fixture
 def held_env(tmp_path, small_corpus, ingested_template, settings, embedder, taxonomy):
-    shutil.copytree(ingested_template, settings.data_dir)
+    copy_tree(ingested_template, settings.data_dir)
     (small_corpus / "documentos" / "caso.txt").write_text(SENSITIVE, encoding="utf-8")
     import csv
 

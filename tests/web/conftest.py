@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_tree
 from web.auth import hash_password
 
 CURATOR = "curadora"
@@ -31,7 +31,7 @@ def web_settings_for(base_settings, data_dir, corpus_dir, **extra):
 @pytest.fixture
 def web_settings(tmp_path, settings, ingested_template, small_corpus):
     data = tmp_path / "web-data"
-    shutil.copytree(ingested_template, data)
+    copy_tree(ingested_template, data)
     return web_settings_for(settings, data, small_corpus)
 
 

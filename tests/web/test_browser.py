@@ -6,14 +6,14 @@ Never skipped: if playwright or /usr/bin/chromium is missing these tests fail (C
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect  # ImportError here is a loud collection error
 
-from tests.conftest import PAGE3_SENTENCE, REPO, make_docx
+from tests.conftest import PAGE3_SENTENCE, REPO, copy_tree, make_docx
 from tests.web.conftest import CURATOR, PASSWORD, serve, web_settings_for
+
 ARTIFACTS = REPO / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
@@ -25,8 +25,8 @@ def live_server(tmp_path_factory, ingested_template, small_corpus_template, embe
     from web import create_app
 
     root = tmp_path_factory.mktemp("browser")
-    shutil.copytree(ingested_template, root / "data")
-    shutil.copytree(small_corpus_template, root / "corpus")
+    copy_tree(ingested_template, root / "data")
+    copy_tree(small_corpus_template, root / "corpus")
     settings = web_settings_for(Settings(_env_file=None), root / "data", root / "corpus", max_upload_mb=5)
     app = create_app(settings, embedder=embedder, taxonomy=taxonomy)
     with serve(app) as url:

@@ -9,11 +9,11 @@ they were; hostile text and metadata go in as text and come out escaped.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from evals.hostile import SAFE, XSS_PAYLOADS, XSS_TEXT, generate
+from tests.conftest import copy_tree
 from tests.web.conftest import CURATOR, PASSWORD, login, wait_for_job, web_settings_for
 
 UPLOAD_MB = 5  # above the zip bomb's packed size, so its expansion check is what refuses it
@@ -35,8 +35,8 @@ def big_app(tmp_path_factory, ingested_template, small_corpus_template, embedder
     from web import create_app
 
     root = tmp_path_factory.mktemp("hostile-web")
-    shutil.copytree(ingested_template, root / "data")
-    shutil.copytree(small_corpus_template, root / "corpus")
+    copy_tree(ingested_template, root / "data")
+    copy_tree(small_corpus_template, root / "corpus")
     settings = web_settings_for(Settings(_env_file=None), root / "data", root / "corpus", max_upload_mb=UPLOAD_MB)
     application = create_app(settings, embedder=embedder, taxonomy=taxonomy)
     yield application
@@ -93,7 +93,7 @@ def test_hostile_file_is_refused_in_spanish_and_changes_nothing(name, hostile_ca
     before = snapshot(big_app)
     status, text = outcome(client, post_upload(client, token, case))
     assert status in ("refused", "failed"), text[-1500:]
-    assert re.search(r"archivo|documento|PDF|formato|tamaño|vacío|dañado", text, re.I), text[-1500:]
+    assert re.search(r"archivo|documento|PDF|formato|tamaño|vacío|dañado", text, re.IGNORECASE), text[-1500:]
     assert "Traceback" not in text and "Error interno" not in text
     assert snapshot(big_app) == before
     # The staging file is gone too (rglob in snapshot covers hidden names).

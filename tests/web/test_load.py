@@ -6,16 +6,15 @@ expected one, and every upload ends searchable. The full 60 s run is
 
 from __future__ import annotations
 
-import shutil
-
 from evals.faults import run_load
+from tests.conftest import copy_tree
 
 CI_SECONDS = 10
 
 
 def test_kb_serve_under_concurrent_clients_while_a_curator_uploads(tmp_path, ingested_template, small_corpus):
     data = tmp_path / "data"
-    shutil.copytree(ingested_template, data)
+    copy_tree(ingested_template, data)
     lines: list[str] = []
     report = run_load(data, small_corpus, seconds=CI_SECONDS, clients=8, log=lines.append)
     print("\n".join(lines))

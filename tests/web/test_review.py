@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from tests.conftest import manifest_row, write_manifest
+from tests.conftest import copy_tree, manifest_row, write_manifest
 from tests.web.conftest import web_settings_for
 
 SENSITIVE = ("INFORME DE CASO\n\nLa denunciante Lucía Ejemplar Gómez <b>dejó</b> el teléfono +504 9555-0199 "
@@ -15,7 +15,6 @@ SENSITIVE = ("INFORME DE CASO\n\nLa denunciante Lucía Ejemplar Gómez <b>dejó<
 
 @pytest.fixture
 def held_app(tmp_path, settings, ingested_template, small_corpus, embedder, taxonomy):
-    import shutil
 
     from fastapi.testclient import TestClient
 
@@ -28,7 +27,7 @@ def held_app(tmp_path, settings, ingested_template, small_corpus, embedder, taxo
     write_manifest(small_corpus / "manifest.csv",
                    rows + [manifest_row("caso-sensible", "documentos/caso.txt", "Informe de caso")])
     data = tmp_path / "web-data"
-    shutil.copytree(ingested_template, data)
+    copy_tree(ingested_template, data)
     s = web_settings_for(settings, data, small_corpus)
     ing = Ingestor(s, embedder=embedder, taxonomy=taxonomy)
     assert {o.doc_id: o.status for o in ing.sync(small_corpus).outcomes}["caso-sensible"] == "retenido para revisión"

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_tree
 from web.app import CSP
 
 PAGES = ["/", "/buscar?q=ruta+de+atención", "/documentos/ruta-frontera", "/curaduria/entrar"]
@@ -115,7 +113,7 @@ def _free_port() -> int:
 
 def test_kb_serve_starts_the_app(tmp_path, ingested_template, small_corpus):
     data = tmp_path / "data"
-    shutil.copytree(ingested_template, data)
+    copy_tree(ingested_template, data)
     port = _free_port()
     env = os.environ | {"KB_CORPUS_DIR": str(small_corpus), "KB_SECRET_KEY": "x" * 32}
     proc = subprocess.Popen([sys.executable, "-c", "import kb; kb.main()", "serve", "--host", "127.0.0.1",

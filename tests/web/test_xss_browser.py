@@ -7,11 +7,10 @@ also checks the DOM holds no element a payload would have created.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from evals.hostile import XSS_PAYLOADS, XSS_TEXT, generate
+from tests.conftest import copy_tree
 from tests.web.conftest import CURATOR, PASSWORD, serve, web_settings_for
 
 XSS_CASES = ("xss-txt", "xss-md", "xss-html", "xss-metadatos", "pdf-javascript")
@@ -27,8 +26,8 @@ def xss_server(tmp_path_factory, ingested_template, small_corpus_template, embed
     from web import create_app
 
     root = tmp_path_factory.mktemp("xss-browser")
-    shutil.copytree(ingested_template, root / "data")
-    shutil.copytree(small_corpus_template, root / "corpus")
+    copy_tree(ingested_template, root / "data")
+    copy_tree(small_corpus_template, root / "corpus")
     cases = [c for c in generate(root / "corpus") if c.name in XSS_CASES]
     settings = web_settings_for(Settings(_env_file=None), root / "data", root / "corpus")
     ingestor = Ingestor(settings, embedder=embedder, taxonomy=taxonomy)
