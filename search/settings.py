@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     chunk_new_after_chars: int = 1000
     ocr_languages: str = "spa"
     max_file_mb: int = 50
+    # Parsers run in a worker process killed after this many seconds per file (0 = in-process, no limit).
+    parse_timeout_s: float = 600
+    # Address-space cap of that worker (and the OCR programs it runs), in MB; 0 = none.
+    parse_memory_mb: int = 4096
 
     # Retrieval
     # Measured on XQuAD-es and the domain set (evals/informes): a small k suits rankings this
