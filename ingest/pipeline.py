@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,14 @@ from search.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"  # bump when parsing or chunking changes what a file yields
+PIPELINE_VERSION = "3"  # bump when parsing or chunking changes what a file yields
+PARSE_AHEAD = 4  # files parsed ahead of the one being embedded (their elements wait in memory)
 
 ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED, HELD = (
     "añadido", "actualizado", "metadatos actualizados", "sin cambios", "eliminado", "fallido",
     "retenido para revisión")
+STATUS_LOG = {ADDED: "added", UPDATED: "updated", METADATA: "metadata updated", UNCHANGED: "unchanged",
+              REMOVED: "removed", FAILED: "failed", HELD: "held for review"}
 
 
 @dataclass
@@ -108,8 +112,15 @@ class Ingestor:
         self.cache.close()
 
     # one document --------------------------------------------------------
+    def _parse(self, path: Path) -> list:
+        s = self.settings
+        return partition(path, ocr_languages=s.ocr_languages, max_bytes=s.max_file_mb * 1024 * 1024,
+                         timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb)
+
     def ingest_document(self, meta: DocumentMeta, path: Path, *, existing: dict | None = None,
-                        progress: Progress | None = None, corpus_dir: Path | None = None) -> Outcome:
+                        progress: Progress | None = None, corpus_dir: Path | None = None,
+                        parsed: tuple[str, Future] | None = None) -> Outcome:
+        """Bring one document up to date. `parsed` is (file sha256, future elements) from sync's prefetch."""
         progress = progress or Progress()
         ledger = ReviewLedger(Path(corpus_dir or self.settings.corpus_dir) / "revision.json")
         try:
@@ -131,8 +142,10 @@ class Ingestor:
                     self.store.update_document_payload(meta.id, meta.payload() | {"meta_hash": meta.meta_hash()})
                     return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
             file_type = detect_type(path)
-            elements = partition(path, ocr_languages=self.settings.ocr_languages,
-                                 max_bytes=self.settings.max_file_mb * 1024 * 1024)
+            if parsed is not None and parsed[0] == sha:
+                elements = parsed[1].result()
+            else:
+                elements = self._parse(path)
             elements, status, review = self._screen(meta, sha, elements, ledger)
             doc = chunk(meta.id, elements, max_chars=self.settings.chunk_max_chars,
                         new_after_chars=self.settings.chunk_new_after_chars)
@@ -219,11 +232,32 @@ class Ingestor:
         for key, problems in manifest.problems_by_doc().items():
             report.outcomes.append(Outcome(key, FAILED, "Fila del manifiesto no válida: " + "; ".join(map(str, problems))))
         existing = {d["doc_id"]: d for d in self.store.documents(statuses=("published", "held"))}
-        progress.start(len(manifest.documents))
-        for meta in manifest.documents:
-            report.outcomes.append(self.ingest_document(meta, corpus_dir / meta.archivo, existing=existing.get(meta.id),
-                                                        progress=progress, corpus_dir=corpus_dir))
-            progress.file_done(meta.id)
+        docs = manifest.documents
+        progress.start(len(docs))
+        # With parsing in its worker process, the files ahead are parsed while this one is embedded:
+        # parsing (OCR above all) runs on one core, so this overlaps it with the embedder. The
+        # look-ahead is a few files, so that a slow OCR'd file does not leave the embedder idle.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="kb-parse") if self.settings.parse_timeout_s > 0 else None
+        ahead: dict[int, tuple[str, Future] | None] = {}
+        try:
+            if pool is not None and docs:
+                from ingest import pii
+
+                ahead[0] = self._prefetch(pool, docs[0], corpus_dir, existing)  # starts the parser worker…
+                pii.warm_up()  # …while this thread loads the personal-data screening
+            for i, meta in enumerate(docs):
+                for j in range(i, min(len(docs), i + 1 + PARSE_AHEAD)):
+                    if j not in ahead:
+                        ahead[j] = self._prefetch(pool, docs[j], corpus_dir, existing)
+                outcome = self.ingest_document(meta, corpus_dir / meta.archivo, existing=existing.get(meta.id),
+                                               progress=progress, corpus_dir=corpus_dir, parsed=ahead.pop(i))
+                report.outcomes.append(outcome)
+                log.info("document %s done: %s, %d chunks", meta.id, STATUS_LOG.get(outcome.status, "?"),
+                         outcome.chunks)
+                progress.file_done(meta.id)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         for doc_id in sorted(set(existing) - manifest.listed_ids):
             self.store.delete_document(doc_id)
             report.outcomes.append(Outcome(doc_id, REMOVED, title=existing[doc_id].get("titulo", "")))
@@ -231,6 +265,24 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         report.passages_embedded = getattr(self.embedder, "passages_embedded", 0) - before
         return report
+
+    def _prefetch(self, pool: ThreadPoolExecutor | None, meta: DocumentMeta, corpus_dir: Path,
+                  existing: dict) -> tuple[str, Future] | None:
+        """Start parsing a file that will need it (new or changed content, or held); None otherwise."""
+        if pool is None:
+            return None
+        path = corpus_dir / meta.archivo
+        try:
+            if not path.is_file():
+                return None
+            sha = file_sha256(path)
+        except OSError:
+            return None  # ingest_document reports it
+        old = existing.get(meta.id)
+        if old and old.get("file_sha256") == sha and old.get("pipeline") == self.pipeline_signature \
+                and old.get("status") != "held":
+            return None
+        return sha, pool.submit(self._parse, path)
 
     def reindex(self, corpus_dir: Path, **kwargs) -> Report:
         """Rebuild from scratch (e.g. after changing the embedder); the embedding cache still applies."""

@@ -22,6 +22,9 @@ def test_random_sigkills_leave_whole_documents_and_rerun_converges(tmp_path, sma
     with open(small_corpus / "manifest.csv", encoding="utf-8") as f:
         # PDFs only add parser start-up and OCR time here (the full run in evals.faults keeps them).
         rows = [r for r in csv.DictReader(f) if not r["archivo"].endswith(".pdf")]
+    # Five titled copies of each file: six short files are written within a fraction of a second,
+    # too narrow a window for the kills to land in. New titles make new passages (not cache hits).
+    rows += [r | {"id": f"{r['id']}-{k}", "titulo": f"{r['titulo']} (copia {k})"} for k in range(1, 5) for r in rows]
     with open(small_corpus / "manifest.csv", "w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=MANIFEST_HEADER)
         w.writeheader()
