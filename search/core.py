@@ -19,7 +19,7 @@ from search.settings import Settings
 from search.sparse import sparse_query
 from search.store import PUBLISHED_CHUNKS, PUBLISHED_DOCS, AnyOf, Hit, Range, Store, Where, eq
 from search.taxonomy import FACET_LABELS, FACET_VOCABULARIES, Taxonomy
-from search.text import has_letters, highlight, query_stems, sentences, stem, WORD_RE, fold, STOPWORDS
+from search.text import WORD_RE, has_letters, highlight, is_stopword, query_stems, sentences, stem
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +422,7 @@ class SearchService:
                 for sent in sentences(p.text):
                     if len(sent) < 40 or len(sent) > 500:
                         continue
-                    words = {stem(w) for w in WORD_RE.findall(sent) if fold(w) not in STOPWORDS}
+                    words = {stem(w) for w in WORD_RE.findall(sent) if not is_stopword(w)}
                     covered = stems & words
                     if not covered:
                         continue

@@ -4,6 +4,7 @@ expansions and regional synonyms. The dense side is left alone: e5 already handl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from search.text import WORD_RE, fold, stem
 
 
+@lru_cache(maxsize=4096)  # the glossary's own phrases, looked up on every query
 def _stems(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in WORD_RE.findall(text))
 

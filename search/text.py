@@ -53,7 +53,7 @@ def query_stems(query: str) -> set[str]:
 
 
 @lru_cache(maxsize=50_000)
-def _is_stopword(word: str) -> bool:
+def is_stopword(word: str) -> bool:
     return fold(word) in STOPWORDS
 
 
@@ -63,7 +63,7 @@ def highlight(text: str, stems: set[str]) -> str:
     last = 0
     for m in WORD_RE.finditer(text):
         word = m.group(0)
-        if stems and not _is_stopword(word) and stem(word) in stems:
+        if stems and not is_stopword(word) and stem(word) in stems:
             out.append(html.escape(text[last:m.start()]))
             out.append(f"<mark>{html.escape(word)}</mark>")
             last = m.end()
