@@ -248,11 +248,12 @@ class SearchService:
             sparse = sparse_query(text)
         return dense, sparse
 
-    def _retrieval(self, vectors, where: Where) -> dict:
+    def _retrieve(self, req: SearchRequest, vectors, where: Where) -> list[Hit]:
         dense, sparse = vectors
         s = self.settings
-        return dict(dense=dense, sparse=sparse, where=where, limit=s.prefetch_limit, prefetch_limit=s.prefetch_limit,
-                    fusion_k=s.fusion_k, weights=(s.dense_weight, s.sparse_weight))
+        return self.store.query(dense=dense, sparse=sparse, where=where, limit=s.prefetch_limit,
+                                prefetch_limit=s.prefetch_limit, fusion_k=s.fusion_k,
+                                weights=(s.dense_weight, s.sparse_weight))
 
     @staticmethod
     def _group(hits: Iterable[Hit]) -> dict[str, list[Hit]]:
@@ -299,35 +300,21 @@ class SearchService:
                      resp.took_ms)
         return resp
 
-    def _relatedness_checks(self, req: SearchRequest, vectors) -> list[dict]:
-        """The lexical probe behind `_unrelated`: does any chunk share a word with the query?"""
+    def _unrelated(self, req: SearchRequest, vectors, hits: list[Hit]) -> bool:
+        """True when nothing in the collection relates to the query (see Settings.min_dense_score)."""
         dense, sparse = vectors
-        if dense is None or self.settings.min_dense_score <= 0:
-            return []
-        lexical = sparse if sparse is not None else sparse_query(req.query)
-        return [dict(dense=None, sparse=lexical, where=PUBLISHED_CHUNKS, limit=1, with_payload=False)]
-
-    def _unrelated(self, vectors, hits: list[Hit], probes: list[list[Hit]]) -> bool:
-        """True when nothing in the collection relates to the query (see Settings.min_dense_score):
-        no chunk shares a word with it and none comes close in meaning."""
-        if not probes or not hits or probes[0]:
+        if dense is None or self.settings.min_dense_score <= 0 or not hits:
             return False
-        # Rare (no shared word at all), so the dense probe is not worth a place in every batch.
-        best = self.store.query(dense=vectors[0], sparse=None, where=PUBLISHED_CHUNKS, limit=1, with_payload=False)
+        lexical = sparse if sparse is not None else sparse_query(req.query)
+        if lexical[0] and self.store.query(dense=None, sparse=lexical, where=PUBLISHED_CHUNKS, limit=1):
+            return False
+        best = self.store.query(dense=dense, sparse=None, where=PUBLISHED_CHUNKS, limit=1)
         return not best or best[0].score < self.settings.min_dense_score
 
     def _search(self, req: SearchRequest) -> SearchResponse:
         vectors = self._vectors(req)
-        # One batch (one planned pass over the segments): the retrieval, the relatedness probes, and
-        # for each filtered facet the same retrieval without that filter (for its counts).
-        checks = self._relatedness_checks(req, vectors)
-        filtered = [f for f in FACET_VOCABULARIES if f in req.filters]
-        answers = self.store.query_many(
-            [self._retrieval(vectors, self._where(req, PUBLISHED_CHUNKS)), *checks,
-             *(self._retrieval(vectors, self._where(req, PUBLISHED_CHUNKS, skip=f)) for f in filtered)])
-        hits, probes = answers[0], answers[1:1 + len(checks)]
-        unfiltered = dict(zip(filtered, answers[1 + len(checks):]))
-        if self._unrelated(vectors, hits, probes):
+        hits = self._retrieve(req, vectors, self._where(req, PUBLISHED_CHUNKS))
+        if self._unrelated(req, vectors, hits):
             return SearchResponse(req.query, req.mode, 0, 1, 1, [], {}, [],
                                   f"No encontramos documentos relacionados con «{req.query}». Revise la ortografía "
                                   "o describa la situación con otras palabras (por ejemplo, «casa de acogida "
@@ -347,7 +334,7 @@ class SearchService:
                 marker += 1
                 result.passages.append(self._passage(h, marker, stems))
             results.append(result)
-        facets = self._facets_for_query(req, groups, unfiltered)
+        facets = self._facets_for_query(req, vectors, groups)
         answer = self._answer(req.query, stems, results) if req.page == 1 else []
         message = ""
         if not results:
@@ -371,17 +358,15 @@ class SearchService:
         message = "" if results else "No hay documentos con esos filtros. Pruebe a quitar algún filtro."
         return SearchResponse("", req.mode, total, req.page, pages, results, facets, [], message)
 
-    def _facets_for_query(self, req: SearchRequest, groups: dict[str, list[Hit]],
-                          unfiltered: dict[str, list[Hit]]) -> dict[str, list[FacetValue]]:
+    def _facets_for_query(self, req: SearchRequest, vectors, groups: dict[str, list[Hit]]) -> dict[str, list[FacetValue]]:
         """Counts of documents in the current result set; a filtered field is counted without its
-        own filter (`unfiltered`: its hits) so the other values stay visible (and its selected
-        value equals the total)."""
+        own filter so the other values stay visible (and its selected value equals the total)."""
         facets: dict[str, list[FacetValue]] = {}
         docs = [hits[0].payload for hits in groups.values()]
         for f in FACET_VOCABULARIES:
             pool = docs
-            if f in unfiltered:
-                pool = [h[0].payload for h in self._group(unfiltered[f]).values()]
+            if f in req.filters:
+                pool = [h[0].payload for h in self._group(self._retrieve(req, vectors, self._where(req, PUBLISHED_CHUNKS, skip=f))).values()]
             counts: dict[str, int] = {}
             for d in pool:
                 values = d.get(f)

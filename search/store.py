@@ -111,12 +111,7 @@ class Store:
     def facet(self, field_name: str, where: Where | None = None, limit: int = 100) -> dict[Any, int]: raise NotImplementedError
     def query(self, *, dense: list[float] | None, sparse: tuple[list[int], list[float]] | None,
               where: Where | None, limit: int, offset: int = 0, prefetch_limit: int = 100,
-              fusion_k: int = 60, weights: tuple[float, float] = (1.0, 1.0),
-              with_payload: bool = True) -> list[Hit]: raise NotImplementedError
-
-    def query_many(self, queries: list[dict]) -> list[list[Hit]]:
-        """Several `query` calls (each a dict of its keyword arguments), answered in order."""
-        return [self.query(**q) for q in queries]
+              fusion_k: int = 60, weights: tuple[float, float] = (1.0, 1.0)) -> list[Hit]: raise NotImplementedError
     def close(self) -> None: ...
     def flush(self) -> None: ...
     def drop(self) -> None: raise NotImplementedError
@@ -335,38 +330,25 @@ class EdgeStore(Store):
         resp = self.shard.facet(self.qe.FacetRequest(field_name, limit=limit, exact=True, filter=self._filter(where)))
         return {h.value: h.count for h in resp.hits}
 
-    def _request(self, *, dense, sparse, where, limit, offset=0, prefetch_limit=100, fusion_k=60,
-                 weights=(1.0, 1.0), with_payload=True):
+    def query(self, *, dense, sparse, where, limit, offset=0, prefetch_limit=100, fusion_k=60,
+              weights=(1.0, 1.0)) -> list[Hit]:
         qe = self.qe
         flt = self._filter(where)
         dense_q = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
         sparse_q = (qe.Query.Nearest(qe.SparseVector(list(sparse[0]), list(sparse[1])), using=SPARSE)
                     if sparse is not None and sparse[0] else None)
         if dense_q is not None and sparse_q is not None:
-            return qe.QueryRequest(
-                limit=limit, offset=offset, with_payload=with_payload, filter=flt,
+            request = qe.QueryRequest(
+                limit=limit, offset=offset, with_payload=True, filter=flt,
                 prefetches=[qe.Prefetch(limit=prefetch_limit, query=dense_q, filter=flt),
                             qe.Prefetch(limit=prefetch_limit, query=sparse_q, filter=flt)],
                 query=qe.Fusion.Rrf(k=fusion_k, weights=list(weights)))
-        if dense_q is not None or sparse_q is not None:
-            return qe.QueryRequest(limit=limit, offset=offset, with_payload=with_payload, filter=flt,
-                                   query=dense_q if dense_q is not None else sparse_q)
-        return None
-
-    @staticmethod
-    def _hits(points) -> list[Hit]:
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
-
-    def query(self, **kwargs) -> list[Hit]:
-        request = self._request(**kwargs)
-        return self._hits(self.shard.query(request)) if request is not None else []
-
-    def query_many(self, queries: list[dict]) -> list[list[Hit]]:
-        # One planned batch: the engine shares its passes over the segments between the queries.
-        requests = [self._request(**q) for q in queries]
-        batch = [r for r in requests if r is not None]
-        answers = iter(self.shard.query_batch(self.qe.QueryBatchRequest(batch)) if batch else [])
-        return [self._hits(next(answers)) if r is not None else [] for r in requests]
+        elif dense_q is not None or sparse_q is not None:
+            request = qe.QueryRequest(limit=limit, offset=offset, with_payload=True, filter=flt,
+                                      query=dense_q if dense_q is not None else sparse_q)
+        else:
+            return []
+        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in self.shard.query(request)]
 
     def flush(self) -> None:
         self.shard.flush()
@@ -474,7 +456,7 @@ class ClientStore(Store):
         return {h.value: h.count for h in resp.hits}
 
     def query(self, *, dense, sparse, where, limit, offset=0, prefetch_limit=100, fusion_k=60,
-              weights=(1.0, 1.0), with_payload=True) -> list[Hit]:
+              weights=(1.0, 1.0)) -> list[Hit]:
         m = self.m
         flt = self._filter(where)
         sparse_vec = (m.SparseVector(indices=list(sparse[0]), values=list(sparse[1]))
@@ -482,14 +464,14 @@ class ClientStore(Store):
         dense_vec = [float(x) for x in dense] if dense is not None else None
         if dense_vec is not None and sparse_vec is not None:
             resp = self._call(
-                self.client.query_points, self.collection, limit=limit, offset=offset, with_payload=with_payload,
+                self.client.query_points, self.collection, limit=limit, offset=offset, with_payload=True,
                 query_filter=flt,
                 prefetch=[m.Prefetch(query=dense_vec, using=DENSE, limit=prefetch_limit, filter=flt),
                           m.Prefetch(query=sparse_vec, using=SPARSE, limit=prefetch_limit, filter=flt)],
                 query=m.RrfQuery(rrf=m.Rrf(k=fusion_k, weights=list(weights))))
         elif dense_vec is not None or sparse_vec is not None:
             resp = self._call(
-                self.client.query_points, self.collection, limit=limit, offset=offset, with_payload=with_payload,
+                self.client.query_points, self.collection, limit=limit, offset=offset, with_payload=True,
                 query_filter=flt, query=dense_vec if dense_vec is not None else sparse_vec,
                 using=DENSE if dense_vec is not None else SPARSE)
         else:

@@ -71,26 +71,6 @@ def test_hybrid_dense_and_lexical_queries_respect_filters(store):
     assert {h.payload["doc_id"] for h in recent} == {"b"}
 
 
-def test_query_many_answers_each_query_as_query_does(store):
-    store.replace_document("a", doc_records("a", ["casa refugio para mujeres migrantes"], "guatemala", 2020, seed=1))
-    store.replace_document("b", doc_records("b", ["clínica jurídica móvil en aldeas"], "mexico", 2024, seed=2))
-    queries = [
-        dict(dense=vec(100), sparse=sparse_query("refugio"), where=PUBLISHED_CHUNKS, limit=5, fusion_k=2),
-        dict(dense=None, sparse=sparse_query("clínica jurídica"), where=PUBLISHED_CHUNKS, limit=1, with_payload=False),
-        dict(dense=None, sparse=sparse_query("tamales"), where=PUBLISHED_CHUNKS, limit=1),  # no shared word
-        dict(dense=None, sparse=None, where=PUBLISHED_CHUNKS, limit=1),  # nothing to ask: no hits, no call
-        dict(dense=vec(200), sparse=None, where=PUBLISHED_CHUNKS.and_(eq("paises", "mexico")), limit=5),
-    ]
-    batched = store.query_many(queries)
-    assert len(batched) == len(queries)
-    for answer, q in zip(batched, queries):
-        assert [(h.id, round(h.score, 5)) for h in answer] == [(h.id, round(h.score, 5)) for h in store.query(**q)]
-    assert batched[0][0].payload["doc_id"] == "a"
-    assert len(batched[1]) == 1 and batched[1][0].payload == {}  # probe without payload
-    assert batched[2] == [] and batched[3] == []
-    assert {h.payload["doc_id"] for h in batched[4]} == {"b"}
-
-
 def test_facets_count_documents(store):
     store.replace_document("a", doc_records("a", ["uno", "dos"], "guatemala", seed=1))
     store.replace_document("b", doc_records("b", ["tres"], "guatemala", seed=2))
