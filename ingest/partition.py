@@ -108,7 +108,7 @@ def partition(path: Path, *, ocr_languages: str = "spa", max_bytes: int = 50 * 1
     hangs, balloons or crashes the interpreter (C extensions, pathological files) costs that one
     file, never the batch or the web server.
     """
-    if timeout_s and timeout_s > 0:
+    if timeout_s > 0:
         return _WORKER.partition(Path(path), ocr_languages, max_bytes, timeout_s, memory_mb)
     return _partition(Path(path), ocr_languages, max_bytes)
 

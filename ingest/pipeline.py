@@ -131,7 +131,7 @@ class Ingestor:
             if not exists:
                 raise KBError(f"No se encontró el archivo «{meta.archivo}».", f"missing file {path}")
             sha = file_sha256(path)
-            if existing and existing.get("file_sha256") == sha and existing.get("pipeline") == self.pipeline_signature:
+            if self._same_content(existing, sha):
                 held = existing.get("status") == "held"
                 if held and ledger.decision(meta.id, sha) is None:
                     return Outcome(meta.id, HELD, "Sigue pendiente de revisión.", existing.get("chunk_count", 0),
@@ -279,10 +279,14 @@ class Ingestor:
         except OSError:
             return None  # ingest_document reports it
         old = existing.get(meta.id)
-        if old and old.get("file_sha256") == sha and old.get("pipeline") == self.pipeline_signature \
-                and old.get("status") != "held":
-            return None
+        if self._same_content(old, sha) and old.get("status") != "held":
+            return None  # unchanged: ingest_document will not parse it (a held one may be, once reviewed)
         return sha, pool.submit(self._parse, path)
+
+    def _same_content(self, existing: dict | None, sha: str) -> bool:
+        """The stored document came from this very file through this very pipeline."""
+        return (bool(existing) and existing.get("file_sha256") == sha
+                and existing.get("pipeline") == self.pipeline_signature)
 
     def reindex(self, corpus_dir: Path, **kwargs) -> Report:
         """Rebuild from scratch (e.g. after changing the embedder); the embedding cache still applies."""
