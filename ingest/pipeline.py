@@ -14,7 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.chunk import chunk
+from ingest.blocks import Block, Parsed, ParseStats
+from ingest.chunk import MIN_CHARS, ChunkedDocument, chunk
 from ingest.embed import EmbeddingCache, embed
 from ingest.manifest import DocumentMeta, Manifest, load_manifest
 from ingest.partition import detect_type, partition
@@ -28,7 +29,7 @@ from search.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "3"  # bump when parsing or chunking changes what a file yields
+PIPELINE_VERSION = "4"  # bump when parsing or chunking changes what a file yields
 PARSE_AHEAD = 4  # files parsed ahead of the one being embedded (their elements wait in memory)
 
 ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, FAILED, HELD = (
@@ -45,6 +46,7 @@ class Outcome:
     reason: str = ""
     chunks: int = 0
     title: str = ""
+    quality: dict = field(default_factory=dict)  # pages, OCR'd pages, header lines dropped, passage sizes
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Ingestor:
         self.cache.close()
 
     # one document --------------------------------------------------------
-    def _parse(self, path: Path) -> list:
+    def _parse(self, path: Path) -> Parsed:
         s = self.settings
         return partition(path, ocr_languages=s.ocr_languages, max_bytes=s.max_file_mb * 1024 * 1024,
                          timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb)
@@ -143,12 +145,13 @@ class Ingestor:
                     return Outcome(meta.id, METADATA, chunks=existing.get("chunk_count", 0), title=meta.titulo)
             file_type = detect_type(path)
             if parsed is not None and parsed[0] == sha:
-                elements = parsed[1].result()
+                result = parsed[1].result()
             else:
-                elements = self._parse(path)
-            elements, status, review = self._screen(meta, sha, elements, ledger)
-            doc = chunk(meta.id, elements, max_chars=self.settings.chunk_max_chars,
+                result = self._parse(path)
+            blocks, status, review = self._screen(meta, sha, result.blocks, ledger)
+            doc = chunk(meta.id, blocks, max_chars=self.settings.chunk_max_chars,
                         new_after_chars=self.settings.chunk_new_after_chars)
+            quality = passage_quality(result.stats, doc, self.settings.chunk_max_chars)
             if not doc.chunks:
                 raise KBError("El documento no produjo ningún fragmento de texto.", f"no chunks for {meta.id}")
             embedded = embed(list(doc.chunks), meta.titulo, self.embedder, self.cache,
@@ -159,8 +162,9 @@ class Ingestor:
                 n = len(review["hallazgos"])
                 return Outcome(meta.id, HELD, f"Se detectaron posibles datos personales ({n} hallazgo"
                                f"{'s' if n != 1 else ''}); no se publica hasta que el equipo de curaduría lo revise.",
-                               len(doc.chunks), meta.titulo)
-            return Outcome(meta.id, UPDATED if existing else ADDED, chunks=len(doc.chunks), title=meta.titulo)
+                               len(doc.chunks), meta.titulo, quality)
+            return Outcome(meta.id, UPDATED if existing else ADDED, chunks=len(doc.chunks), title=meta.titulo,
+                           quality=quality)
         except KBError as exc:
             log.warning("document %s failed: %s", meta.id, exc)
             return Outcome(meta.id, FAILED, exc.user_message, title=meta.titulo)
@@ -169,10 +173,8 @@ class Ingestor:
             return Outcome(meta.id, FAILED, f"Error inesperado al procesar el documento ({type(exc).__name__}).",
                            title=meta.titulo)
 
-    def _screen(self, meta: DocumentMeta, sha: str, elements: list, ledger: ReviewLedger):
+    def _screen(self, meta: DocumentMeta, sha: str, elements: list[Block], ledger: ReviewLedger):
         """Personal-data screening: hold, publish (approved), redact, or refuse (rejected)."""
-        import copy
-
         from ingest import pii
 
         per_element = [(i, f) for i, e in enumerate(elements) for f in pii.scan(e.text)]
@@ -189,8 +191,7 @@ class Ingestor:
             for i, e in enumerate(elements):
                 found = [f for j, f in per_element if j == i]
                 if found:
-                    e = copy.copy(e)
-                    e.text = pii.redact(e.text, found)
+                    e = e.with_text(pii.redact(e.text, found))
                 redacted.append(e)
             return redacted, "published", {"revision": REDACTED}
         findings = [{"tipo": f.kind, "etiqueta": f.label, "contexto": pii.context(elements[i].text, f)}
@@ -294,6 +295,20 @@ class Ingestor:
         self.store = open_store(self.settings, self.embedder.dim)
         self.store.check_embedder(self.embedder.name, self.embedder.dim)
         return self.sync(corpus_dir, **kwargs)
+
+
+def passage_quality(stats: ParseStats, doc: ChunkedDocument, max_chars: int) -> dict:
+    """The per-document quality record of the ingest report: what parsing did and passage sizes."""
+    sizes = sorted(len(c.text) for c in doc.chunks)
+    return stats.as_dict() | {
+        "fragmentos": len(sizes),
+        "fragmento_min": sizes[0] if sizes else 0,
+        "fragmento_mediana": sizes[len(sizes) // 2] if sizes else 0,
+        "fragmento_max": sizes[-1] if sizes else 0,
+        "fragmentos_vacios": sum(1 for c in doc.chunks if not c.text.strip()),
+        "fragmentos_sobre_maximo": sum(1 for n in sizes if n > max_chars),
+        "fragmentos_cortos": sum(1 for n in sizes if n < MIN_CHARS),
+    }
 
 
 def meta_from_payload(payload: dict) -> DocumentMeta:

@@ -48,11 +48,15 @@ def live_tags(html_text: str) -> set[tuple[str, tuple]]:
 
 def table_rows(stdout: str) -> dict[str, tuple[str, str, str]]:
     """{doc_id: (status, chunks, reason)} from the result table (printed unwrapped: COLUMNS is huge)."""
-    rows = {}
+    rows, columns = {}, None
     for line in stdout.splitlines():
+        if columns is None and "Documento" in line and "Motivo" in line:
+            columns = [c.strip() for c in line.strip().strip("│┃").split("┃")]
+            continue
         cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
-        if len(cells) == 4 and cells[0] and cells[0] != "Documento":
-            rows[cells[0]] = (cells[1], cells[2], cells[3])
+        if columns and len(cells) == len(columns) and cells[0]:
+            at = dict(zip(columns, cells))
+            rows[cells[0]] = (at["Resultado"], at["Fragmentos"], at["Motivo"])
     return rows
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.partition import detect_type, partition
+from ingest.blocks import Kind
+from ingest.partition import detect_type, partition as _partition
 from search.errors import IngestError
 from tests.conftest import PAGE3_SENTENCE, make_scanned_pdf, make_text_pdf, scanned_page_images
+
+
+def partition(path, **kwargs):
+    return _partition(path, **kwargs).blocks
 
 
 def texts(elements):
@@ -15,10 +20,10 @@ def texts(elements):
 
 def test_text_pdf_keeps_page_numbers(small_corpus):
     els = partition(small_corpus / "documentos" / "ruta.pdf")
-    page_of = {e.text: e.metadata.page_number for e in els}
+    page_of = {e.text: e.page for e in els}
     assert page_of["Resultados"] == 3
     assert any(PAGE3_SENTENCE in t and p == 3 for t, p in page_of.items())
-    assert {e.metadata.page_number for e in els} == {1, 2, 3}
+    assert {e.page for e in els} == {1, 2, 3}
 
 
 def test_scanned_pdf_is_ocrd_in_spanish(small_corpus):
@@ -26,7 +31,7 @@ def test_scanned_pdf_is_ocrd_in_spanish(small_corpus):
     text = texts(els)
     assert "albergue temporal" in text
     assert "tránsito" in text  # Spanish OCR keeps the accent
-    assert {e.metadata.page_number for e in els} == {1}
+    assert {e.page for e in els} == {1}
 
 
 def test_mixed_pdf_ocrs_only_pages_without_text_layer(tmp_path):
@@ -43,7 +48,7 @@ def test_mixed_pdf_ocrs_only_pages_without_text_layer(tmp_path):
     els = partition(tmp_path / "mixed.pdf")
     by_page = {}
     for e in els:
-        by_page.setdefault(e.metadata.page_number, []).append(e.text)
+        by_page.setdefault(e.page, []).append(e.text)
     assert "Texto digital" in " ".join(by_page[1])
     assert "medidas de protección" in " ".join(by_page[2])
 
@@ -64,7 +69,7 @@ def test_office_and_text_formats(small_corpus, name, expected, kind):
 
 def test_pptx_bullets_are_not_headings(small_corpus):
     els = partition(small_corpus / "documentos" / "policia.pptx")
-    titles = [e.text for e in els if e.category == "Title"]
+    titles = [e.text for e in els if e.kind is Kind.HEADING]
     assert titles == ["Capacitación a la policía municipal", "Primera respuesta", "Derivación"]
 
 

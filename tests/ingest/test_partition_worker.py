@@ -26,7 +26,7 @@ def slow_pdf(tmp_path_factory):
 
 
 def summary(elements):
-    return [(e.category, e.text, e.metadata.page_number) for e in elements]
+    return [(e.kind, e.text, e.page, e.page_breaks, e.section) for e in elements.blocks]
 
 
 def test_worker_returns_the_same_elements_as_in_process(small_corpus):
@@ -51,7 +51,7 @@ def test_slow_file_times_out_alone_and_the_next_one_parses(slow_pdf, small_corpu
     assert time.monotonic() - started < 30  # killed, not waited for
     assert partition_module._WORKER.pid is None  # the hung worker is gone
     els = partition(small_corpus / "documentos" / "ruta.pdf", timeout_s=120)
-    assert {e.metadata.page_number for e in els} == {1, 2, 3}
+    assert {e.page for e in els.blocks} == {1, 2, 3}
 
 
 def test_parser_crash_fails_that_file_alone(slow_pdf, small_corpus):
@@ -74,7 +74,7 @@ def test_parser_crash_fails_that_file_alone(slow_pdf, small_corpus):
     assert len(caught) == 1 and isinstance(caught[0], IngestError)
     assert "anómala" in caught[0].user_message
     els = partition(small_corpus / "documentos" / "clinica.docx", timeout_s=120)
-    assert "clínica jurídica móvil" in " ".join(e.text for e in els).lower()
+    assert "clínica jurídica móvil" in " ".join(e.text for e in els.blocks).lower()
     assert partition_module._WORKER.pid not in (None, pid)
 
 

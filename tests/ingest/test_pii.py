@@ -189,7 +189,7 @@ def test_extracted_text_of_every_corpus_document_has_no_personal_data():
 
     hits = {}
     for path in sorted((CORPUS / "documentos").iterdir()):
-        doc = chunk(path.stem, partition(path))
+        doc = chunk(path.stem, partition(path).blocks)
         found = pii.scan(doc.text)
         if found:
             hits[path.name] = [pii.context(doc.text, f) for f in found]

@@ -82,7 +82,7 @@ def outcome(client, response) -> tuple[str, str]:
     return "refused", re.sub(r"<[^>]+>", " ", response.text)
 
 
-FILE_CASES = ["vacio", "pdf-truncado", "pdf-cifrado", "bomba-zip", "extension-falsa", "enorme", "html-anidado",
+FILE_CASES = ["vacio", "pdf-truncado", "pdf-cifrado", "bomba-zip", "extension-falsa", "enorme",
               "ruido-txt", "ruido-docx"]
 
 
