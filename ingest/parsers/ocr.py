@@ -97,7 +97,9 @@ def page_from_tsv(tsv: str, number: int, width: float, height: float, scale: flo
         })
     boxes: dict[tuple, list[Line]] = {}
     for key in sorted(lines):
-        words = lines[key]
+        words = _trim(lines[key])
+        if not words:
+            continue
         text = " ".join(w["text"] for w in words)
         if not _is_text(text, words):
             continue
@@ -107,6 +109,22 @@ def page_from_tsv(tsv: str, number: int, width: float, height: float, scale: flo
                                                   text, heights[len(heights) // 2]))
     confidence = sum(confs) / len(confs) if confs else None
     return Page(number, width, height, [Box(ls) for ls in boxes.values()]), confidence
+
+
+def _trim(words: list[dict]) -> list[dict]:
+    """Scraps at either end of a line that tesseract was unsure of ("-", "|", "E", "»") are the
+    edge of a stamp, a margin mark or a table rule, not words."""
+    def scrap(w: dict) -> bool:
+        core = re.sub(r"[^\w$%]", "", w["text"])
+        return w["conf"] < 70 and (len(core) <= 1 and core.lower() not in ("y", "o", "a", "e", "u", "$", "%")
+                                   or not core)
+
+    start, end = 0, len(words)
+    while start < end and scrap(words[start]):
+        start += 1
+    while end > start and scrap(words[end - 1]):
+        end -= 1
+    return words[start:end]
 
 
 def _is_text(text: str, words: list[dict]) -> bool:

@@ -49,10 +49,10 @@ def failures(r: dict) -> list[str]:
         out.append(f"cortos {r['short_share']:.3f} > 0.02")
     if not r["provenance_exact"]:
         out.append(f"procedencia inexacta: texto {r['provenance_bad_text'][:5]}, páginas {r['provenance_bad_pages'][:5]}")
-    # The issue asks 0.97 of every document. An OCR'd scan is held to what it reaches today (0.658 on
+    # The issue asks 0.97 of every document. An OCR'd scan is held to what it reaches today (0.716 on
     # the 200-dpi stamped ordinance: OCR noise and fee tables read as runs of figures), so the test
     # catches a regression there without pretending the target is met; the issue note says so.
-    floor = 0.97 if not (r.get("parse_stats") or {}).get("paginas_ocr") else 0.64
+    floor = 0.97 if not (r.get("parse_stats") or {}).get("paginas_ocr") else 0.70
     if r["boundary_ok"] < floor:
         worst = [f"«{o['inicio']}…{o['final']}»" for o in r["boundary_offenders"][:3]]
         out.append(f"límites de oración {r['boundary_ok']:.3f} < {floor} (p. ej. {worst})")
