@@ -79,17 +79,55 @@ def _run_ingest(corpus: Path, data_dir: Optional[Path], verbose: bool, rebuild: 
     table.add_column("Documento")
     table.add_column("Resultado")
     table.add_column("Fragmentos", justify="right")
+    table.add_column("Páginas (OCR)", justify="right")
     table.add_column("Motivo")
     for o in report.outcomes:
         style = "red" if o.status == FAILED else ("dim" if o.status == "sin cambios" else "green")
-        table.add_row(o.doc_id, f"[{style}]{o.status}[/{style}]", str(o.chunks or ""), o.reason)
+        table.add_row(o.doc_id, f"[{style}]{o.status}[/{style}]", str(o.chunks or ""), _pages_cell(o.quality),
+                      o.reason)
     console.print(table)
+    parsed = [o for o in report.outcomes if o.quality]
+    if parsed:  # what parsing did to each document read in this run: the passage-quality report
+        quality = Table(title="Calidad de los pasajes (tamaño mín–mediana–máx, en caracteres)")
+        quality.add_column("Documento")
+        quality.add_column("Calidad")
+        for o in parsed:
+            quality.add_row(o.doc_id, _quality_cell(o.quality))
+        console.print(quality)
     summary = ", ".join(f"{n} {s}" for s in ("añadido", "actualizado", "metadatos actualizados", "sin cambios",
                                              "eliminado", "fallido") if (n := report.count(s)))
     console.print(f"{summary or 'Nada que hacer'} · {report.passages_embedded} fragmentos embebidos · "
                   f"{report.seconds:.1f} s")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _pages_cell(q: dict) -> str:
+    if not q.get("paginas"):
+        return ""
+    return f"{q['paginas']} ({q.get('paginas_ocr', 0)})"
+
+
+def _quality_cell(q: dict) -> str:
+    """The passage-quality figures of one document, in a few words (the issue's quality report)."""
+    if not q:
+        return ""
+    parts = [f"tamaño {q['fragmento_min']}–{q['fragmento_mediana']}–{q['fragmento_max']}"]
+    if q.get("lineas_encabezado_pie"):
+        parts.append(f"{q['lineas_encabezado_pie']} líneas de encabezado/pie quitadas")
+    if q.get("tablas"):
+        parts.append(f"{q['tablas']} tablas")
+    if q.get("correcciones_ocr"):
+        parts.append(f"{q['correcciones_ocr']} correcciones de OCR")
+    if q.get("paginas_ocr_baja_confianza"):
+        parts.append("OCR poco fiable en p. " + ", ".join(map(str, q["paginas_ocr_baja_confianza"])))
+    if q.get("texto_de_navegacion_descartado"):
+        parts.append(f"{q['texto_de_navegacion_descartado']} palabras de navegación descartadas")
+    for key, label in (("fragmentos_vacios", "vacíos"), ("fragmentos_sobre_maximo", "sobre el máximo"),
+                       ("fragmentos_cortos", "cortos")):
+        if q.get(key):
+            parts.append(f"{q[key]} {label}")
+    return "; ".join(parts)
 
 
 @app.command()
@@ -173,6 +211,11 @@ def eval_(corpus: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus d
           out: Optional[Path] = typer.Option(None, "--out", help="Carpeta de informes (por defecto data/eval)"),
           check: bool = typer.Option(False, "--check", help="Falla si nDCG@10 híbrido baja del valor registrado"),
           limit: Optional[int] = typer.Option(None, "--limit", help="Solo las N primeras preguntas (SQuAD)"),
+          calibrar: bool = typer.Option(False, "--calibrar-abstencion",
+                                        help="Ajusta la regla de abstención y la guarda en search/abstencion.json"),
+          reales: Optional[Path] = typer.Option(None, "--documentos-reales",
+                                                help="Calidad de los pasajes de otra colección (p. ej. "
+                                                     "../shared/data/documentos-reales)"),
           data_dir: Optional[Path] = typer.Option(None, "--data-dir")):
     """Mide la calidad de recuperación con el propio camino del producto."""
     import json
@@ -185,6 +228,18 @@ def eval_(corpus: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus d
     out = out or settings.data_dir / "eval"
     failed = False
     try:
+        if calibrar:
+            _calibrate_abstention(settings, corpus)
+            return
+        if reales is not None:
+            from evals.passages import evaluate_directory, report
+
+            rows = evaluate_directory(reales, settings)
+            text = report(rows)
+            console.print(text)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "pasajes-documentos-reales.md").write_text(text + "\n", encoding="utf-8")
+            return
         if squad is None:
             from evals.domain import BASELINE, run_domain
 
@@ -223,6 +278,19 @@ def eval_(corpus: Path = typer.Option(Path("corpus"), "--corpus", help="Corpus d
     console.print(f"Informes en {out}")
     if failed:
         raise typer.Exit(1)
+
+
+def _calibrate_abstention(settings, corpus: Path) -> None:
+    from evals.abstention import calibrate, collect, write
+    from evals.domain import load_queries, temporary_index
+    from search.core import build_service
+
+    with temporary_index(settings.model_copy(update={"corpus_dir": corpus}), corpus) as ingestor:
+        service = build_service(ingestor.settings, store=ingestor.store, embedder=ingestor.embedder,
+                                taxonomy=ingestor.taxonomy)
+        result = calibrate(collect(service, load_queries()), service.embedder.name)
+    write(result)
+    console.print_json(data=result)
 
 
 @app.command()

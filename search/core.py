@@ -12,49 +12,31 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
+from search.abstain import Abstainer, Evidence
+from search.answer import AnswerSentence, ShortAnswer
+from search.context import MUNICIPALITY_CUES, MUNICIPALITY_TYPES, Context, ContextBoost  # noqa: F401 (re-exported)
 from search.embedders import Embedder
 from search.errors import InvalidInput, NotFound
+from search.facets import Facets, FacetValue
 from search.glossary import Glossary
+from search.passages import PassageChooser, ScoredPassage
 from search.settings import Settings
 from search.sparse import sparse_query
 from search.store import PUBLISHED_CHUNKS, PUBLISHED_DOCS, AnyOf, Hit, Range, Store, Where, eq
 from search.taxonomy import FACET_LABELS, FACET_VOCABULARIES, Taxonomy
-from search.text import WORD_RE, has_letters, highlight, is_stopword, query_stems, sentences, stem
+from search.text import has_letters, highlight, query_stems
 
 log = logging.getLogger(__name__)
 
 MODES = {"hibrido", "denso", "lexico"}
 MODE_ALIASES = {"híbrido": "hibrido", "hybrid": "hibrido", "dense": "denso", "léxico": "lexico", "lexical": "lexico"}
 PASSAGES_PER_DOC = 3
+LOOSELY_RELATED = 3  # documents shown under «relacionados de forma indirecta» when the collection has no answer
 EVIDENCE_BADGES = {"ilustrativa": "Ejemplo ilustrativo", "evaluada": "Práctica evaluada",
                    "documentada": "Fuente documentada"}
-MUNICIPALITY_TYPES = {
-    "fronterizo": "Municipio fronterizo",
-    "urbano": "Municipio urbano",
-    "rural": "Municipio rural",
-}
-# Words that mark a document as relevant to a type of municipality (matched on stems).
-MUNICIPALITY_CUES = {
-    "fronterizo": ["frontera", "fronterizo", "transfronterizo", "tránsito", "paso fronterizo"],
-    "urbano": ["ciudad", "urbano", "barrio", "colonia", "metropolitano"],
-    "rural": ["rural", "aldea", "comunidad rural", "caserío", "campesina"],
-}
 
 
 # ------------------------------------------------------------------ request / response
-
-
-@dataclass(frozen=True)
-class Context:
-    """The official's setting: boosts matching documents, never hides the others."""
-
-    pais: str = ""
-    tipo_municipio: str = ""
-    poblaciones: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return bool(self.pais or self.tipo_municipio or self.poblaciones)
 
 
 @dataclass(frozen=True)
@@ -136,21 +118,6 @@ class DocumentResult:
 
 
 @dataclass
-class AnswerSentence:
-    html: str
-    text: str
-    marker: int
-
-
-@dataclass
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-
-
-@dataclass
 class SearchResponse:
     query: str
     mode: str
@@ -161,7 +128,12 @@ class SearchResponse:
     facets: dict[str, list[FacetValue]]
     answer: list[AnswerSentence]
     message: str = ""
+    years: list[FacetValue] = field(default_factory=list)  # documents per year, for the current query and filters
     took_ms: float = 0.0
+    # False when the collection holds nothing that answers the query: no short answer, and the few
+    # results shown are only loosely related (see search/abstain.py for the calibrated rule).
+    answered: bool = True
+    evidence: Evidence | None = None  # what the abstention rule saw (for calibration and the JSON API)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -179,10 +151,26 @@ class SearchService:
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, taxonomy: Taxonomy,
                  glossary: Glossary | None = None):
         self.settings = settings
-        self.store = store
+        self._store = store
         self.embedder = embedder
         self.taxonomy = taxonomy
         self.glossary = glossary or Glossary()
+        # The query path, one component a job (composed in _search):
+        self.passages = PassageChooser(store, per_doc=PASSAGES_PER_DOC)
+        self.abstainer = Abstainer(embedder=embedder.name)
+        self.short_answer = ShortAnswer()
+        self.context_boost = ContextBoost()
+        self.facets = Facets(taxonomy)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        """A rebuilt index replaces the store (web curation); the components that read it follow."""
+        self._store = store
+        self.passages.store = store
 
     # validation ------------------------------------------------------------
     def normalise(self, req: SearchRequest) -> SearchRequest:
@@ -268,22 +256,6 @@ class SearchService:
                 groups.setdefault(h.payload["doc_id"], []).append(h)
         return groups
 
-    def _context_boost(self, ctx: Context, hits: list[Hit]) -> float:
-        if not ctx.active:
-            return 1.0
-        p = hits[0].payload
-        boost = 1.0
-        if ctx.pais and (ctx.pais in p.get("paises", []) or "regional" in p.get("paises", [])):
-            boost += 0.25 if ctx.pais in p.get("paises", []) else 0.1
-        if ctx.poblaciones and set(ctx.poblaciones) & set(p.get("poblaciones", [])):
-            boost += 0.15 * min(2, len(set(ctx.poblaciones) & set(p.get("poblaciones", []))))
-        if ctx.tipo_municipio:
-            cues = {stem(w) for phrase in MUNICIPALITY_CUES[ctx.tipo_municipio] for w in WORD_RE.findall(phrase)}
-            words = {stem(w) for h in hits for w in WORD_RE.findall(h.payload.get("text", "") + " " + p.get("titulo", ""))}
-            if cues & words:
-                boost += 0.15
-        return boost
-
     # public API ------------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -300,48 +272,66 @@ class SearchService:
                      resp.took_ms)
         return resp
 
-    def _unrelated(self, req: SearchRequest, vectors, hits: list[Hit]) -> bool:
-        """True when nothing in the collection relates to the query (see Settings.min_dense_score)."""
-        dense, sparse = vectors
-        if dense is None or self.settings.min_dense_score <= 0 or not hits:
-            return False
-        lexical = sparse if sparse is not None else sparse_query(req.query)
-        if lexical[0] and self.store.query(dense=None, sparse=lexical, where=PUBLISHED_CHUNKS, limit=1):
-            return False
-        best = self.store.query(dense=dense, sparse=None, where=PUBLISHED_CHUNKS, limit=1)
-        return not best or best[0].score < self.settings.min_dense_score
-
     def _search(self, req: SearchRequest) -> SearchResponse:
         vectors = self._vectors(req)
-        hits = self._retrieve(req, vectors, self._where(req, PUBLISHED_CHUNKS))
-        if self._unrelated(req, vectors, hits):
-            return SearchResponse(req.query, req.mode, 0, 1, 1, [], {}, [],
-                                  f"No encontramos documentos relacionados con «{req.query}». Revise la ortografía "
-                                  "o describa la situación con otras palabras (por ejemplo, «casa de acogida "
-                                  "para mujeres migrantes»).")
-        groups = self._group(hits)
-        ranked = sorted(groups.items(),
-                        key=lambda kv: -kv[1][0].score * self._context_boost(req.context, kv[1]))
-        total = len(ranked)
-        pages = max(1, math.ceil(total / req.per_page))
-        page_items = ranked[(req.page - 1) * req.per_page: req.page * req.per_page]
+        # One retrieval without the facet filters: the documents it reaches are the query's result set;
+        # a filter narrows that set, so the number next to a facet value is exactly what ticking it shows.
+        pool = self._group(self._retrieve(req, vectors, PUBLISHED_CHUNKS))
+        groups = {d: hits for d, hits in pool.items() if self.facets.matches(hits[0].payload, req)}
+        ranked = sorted(groups.items(), key=lambda kv: -kv[1][0].score * self.context_boost.run(req.context, kv[1]))
         stems = query_stems(req.query)
-        marker = (req.page - 1) * req.per_page * PASSAGES_PER_DOC
-        results = []
+        # Whether the collection answers is decided on the query's own best documents, before the
+        # filters and the context reorder them: a filter narrows what is shown, not what exists.
+        best = dict(sorted(pool.items(), key=lambda kv: -kv[1][0].score)[:LOOSELY_RELATED])
+        chosen = self.passages.run(vectors[0], stems, best, vectors[1])
+        evidence = self._evidence(chosen, vectors[0] is not None)
+        answered = bool(pool) and self.abstainer.run(evidence)
+        if not answered and ranked:
+            # Loosely related documents are worth showing only if they share a word with the query;
+            # gibberish or a query about nothing in the collection gets the message alone.
+            ranked = ranked[:LOOSELY_RELATED] if evidence.best_coverage > 0 else []
+        total = len(ranked)
+        pages = max(1, math.ceil(total / req.per_page)) if answered else 1
+        page = req.page if answered else 1
+        page_items = ranked[(page - 1) * req.per_page: page * req.per_page]
+        chosen = {d: ps for d, ps in chosen.items() if d in groups}
+        missing = {d: hits for d, hits in page_items if d not in chosen}
+        chosen |= self.passages.run(vectors[0], stems, missing, vectors[1])
+        marker = (page - 1) * req.per_page * PASSAGES_PER_DOC
+        results, cited = [], []
         for doc_id, doc_hits in page_items:
-            result = self._document_result(doc_hits[0].payload, doc_hits[0].score * self._context_boost(req.context, doc_hits))
-            for h in doc_hits[:PASSAGES_PER_DOC]:
+            result = self._document_result(doc_hits[0].payload,
+                                           doc_hits[0].score * self.context_boost.run(req.context, doc_hits))
+            pairs = []
+            for sp in chosen[doc_id]:
                 marker += 1
-                result.passages.append(self._passage(h, marker, stems))
+                result.passages.append(self._passage(sp.hit, marker, stems, sp.score))
+                pairs.append((marker, sp))
+            cited.append(pairs)
             results.append(result)
-        facets = self._facets_for_query(req, vectors, groups)
-        answer = self._answer(req.query, stems, results) if req.page == 1 else []
+        answer = self.short_answer.run(stems, cited) if answered and page == 1 else []
+        facets, years = (self.facets.for_results(req, pool) if answered else ({}, []))
         message = ""
-        if not results:
+        if not answered and results:
+            message = (f"La colección no tiene documentos que respondan a «{req.query}». Estos documentos solo se "
+                       "relacionan con la consulta de forma indirecta.")
+        elif not answered and pool and not (req.filters or req.year_min or req.year_max):
+            message = (f"La colección no tiene documentos que respondan a «{req.query}»: no encontramos documentos "
+                       "relacionados. Revise la ortografía o describa "
+                       "la situación con otras palabras (por ejemplo, «casa de acogida para mujeres migrantes»).")
+        elif not results:
             message = (f"No se encontraron documentos para «{req.query}»"
                        + (" con los filtros elegidos. Pruebe a quitar algún filtro." if req.filters or req.year_min
                           or req.year_max else ". Pruebe con otras palabras."))
-        return SearchResponse(req.query, req.mode, total, req.page, pages, results, facets, answer, message)
+        return SearchResponse(req.query, req.mode, total, page, pages, results, facets, answer, message,
+                              years=years, answered=answered, evidence=evidence)
+
+    @staticmethod
+    def _evidence(chosen: dict[str, list[ScoredPassage]], has_dense: bool) -> Evidence:
+        passages = [p for ps in chosen.values() for p in ps]
+        if not passages:
+            return Evidence(0.0 if has_dense else None, 0.0)
+        return Evidence(max(p.dense for p in passages) if has_dense else None, max(p.coverage for p in passages))
 
     def _browse(self, req: SearchRequest) -> SearchResponse:
         """No query: the documents that match the filters, newest first."""
@@ -351,37 +341,11 @@ class SearchService:
         pages = max(1, math.ceil(total / req.per_page))
         page_docs = docs[(req.page - 1) * req.per_page: req.page * req.per_page]
         results = [self._document_result(d, 0.0) for d in page_docs]
-        facets = {}
-        for f in FACET_VOCABULARIES:
-            counts = self.store.facet(f, self._where(req, PUBLISHED_DOCS, skip=f))
-            facets[f] = self._facet_values(f, counts, req)
+        facets = {f: self.facets.values(f, self.store.facet(f, self._where(req, PUBLISHED_DOCS, skip=f)), req)
+                  for f in FACET_VOCABULARIES}
+        years = self.facets.year_values(self.store.facet("anio", self._where(req, PUBLISHED_DOCS, skip="anio")), req)
         message = "" if results else "No hay documentos con esos filtros. Pruebe a quitar algún filtro."
-        return SearchResponse("", req.mode, total, req.page, pages, results, facets, [], message)
-
-    def _facets_for_query(self, req: SearchRequest, vectors, groups: dict[str, list[Hit]]) -> dict[str, list[FacetValue]]:
-        """Counts of documents in the current result set; a filtered field is counted without its
-        own filter so the other values stay visible (and its selected value equals the total)."""
-        facets: dict[str, list[FacetValue]] = {}
-        docs = [hits[0].payload for hits in groups.values()]
-        for f in FACET_VOCABULARIES:
-            pool = docs
-            if f in req.filters:
-                pool = [h[0].payload for h in self._group(self._retrieve(req, vectors, self._where(req, PUBLISHED_CHUNKS, skip=f))).values()]
-            counts: dict[str, int] = {}
-            for d in pool:
-                values = d.get(f)
-                for v in (values if isinstance(values, list) else [values]):
-                    if v:
-                        counts[v] = counts.get(v, 0) + 1
-            facets[f] = self._facet_values(f, counts, req)
-        return facets
-
-    def _facet_values(self, field_name: str, counts: dict, req: SearchRequest) -> list[FacetValue]:
-        selected = set(req.filters.get(field_name, ()))
-        vocab_order = {v: i for i, v in enumerate(self.taxonomy.for_field(field_name).ids)}
-        values = [FacetValue(str(v), self.taxonomy.label(field_name, str(v)), int(c), str(v) in selected)
-                  for v, c in counts.items()]
-        return sorted(values, key=lambda fv: (-fv.count, vocab_order.get(fv.value, 999)))
+        return SearchResponse("", req.mode, total, req.page, pages, results, facets, [], message, years=years)
 
     def _document_result(self, p: dict, score: float) -> DocumentResult:
         t = self.taxonomy
@@ -407,40 +371,10 @@ class SearchService:
             doc_type=t.label("tipo_documento", p.get("tipo_documento", "")), chunk_index=p.get("chunk_index", 0),
             url=f"/documentos/{doc_id}#p{p.get('chunk_index', 0)}", file_url=file_url)
 
-    def _passage(self, h: Hit, marker: int, stems: set[str]) -> Passage:
+    def _passage(self, h: Hit, marker: int, stems: set[str], score: float) -> Passage:
         text = h.payload.get("text", "")
-        return Passage(marker, h.id, h.payload.get("chunk_index", 0), text, highlight(text, stems), h.score,
+        return Passage(marker, h.id, h.payload.get("chunk_index", 0), text, highlight(text, stems), score,
                        self.citation(h.payload))
-
-    def _answer(self, query: str, stems: set[str], results: list[DocumentResult]) -> list[AnswerSentence]:
-        """Extractive short answer: 2–4 sentences from the top passages that best cover the query."""
-        if not stems:
-            return []
-        candidates = []
-        for rank, r in enumerate(results[:5]):
-            for p in r.passages[:2]:
-                for sent in sentences(p.text):
-                    if len(sent) < 40 or len(sent) > 500:
-                        continue
-                    words = {stem(w) for w in WORD_RE.findall(sent) if not is_stopword(w)}
-                    covered = stems & words
-                    if not covered:
-                        continue
-                    score = len(covered) / len(stems) + 0.25 / (rank + 1) + (0.1 if p.marker == results[0].passages[0].marker else 0)
-                    candidates.append((score, covered, sent, p.marker))
-        candidates.sort(key=lambda c: -c[0])
-        chosen: list[AnswerSentence] = []
-        covered_so_far: set[str] = set()
-        for score, covered, sent, marker in candidates:
-            if len(chosen) == 4:
-                break
-            if len(chosen) >= 2 and not (covered - covered_so_far):
-                continue  # beyond two sentences, only add ones that cover something new
-            if any(sent == c.text for c in chosen):
-                continue
-            chosen.append(AnswerSentence(highlight(sent, stems), sent, marker))
-            covered_so_far |= covered
-        return chosen
 
     # documents ---------------------------------------------------------------
     def document(self, doc_id: str) -> tuple[DocumentResult, list[Passage], dict]:
@@ -464,7 +398,7 @@ class SearchService:
         return [self._document_result(h.payload, h.score) for h in hits if h.payload["doc_id"] != doc_id][:k]
 
     def facet_counts(self) -> dict[str, list[FacetValue]]:
-        return {f: self._facet_values(f, self.store.facet(f, PUBLISHED_DOCS), SearchRequest())
+        return {f: self.facets.values(f, self.store.facet(f, PUBLISHED_DOCS), SearchRequest())
                 for f in FACET_VOCABULARIES}
 
 

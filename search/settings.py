@@ -51,11 +51,6 @@ class Settings(BaseSettings):
     sparse_weight: float = 1.0
     prefetch_limit: int = 100
     max_query_chars: int = 500
-    # A query with no lexical match anywhere and no passage closer than this (e5 cosine) is
-    # treated as unrelated to the collection ("asdfgh", "receta de tamales"). Measured on the
-    # demonstration corpus: gibberish tops out at 0.82–0.84, real queries at 0.85–0.90.
-    # 0 disables the check (other embedders have other score ranges).
-    min_dense_score: float = 0.845
     use_glossary: bool = True
 
     # Web

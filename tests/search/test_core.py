@@ -142,7 +142,8 @@ def test_bad_queries_get_spanish_messages(service):
 
 def test_gibberish_gets_a_message_instead_of_random_results(service):
     resp = service.search(SearchRequest(query="xkcdqwz plorf asdfgh"))
-    assert resp.total == 0 and resp.results == [] and "No encontramos documentos relacionados" in resp.message
+    assert resp.total == 0 and resp.results == [] and "no encontramos documentos relacionados" in resp.message
+    assert resp.answered is False and resp.answer == []
     assert service.search(SearchRequest(query="ruta de atencion")).total > 0  # missing accent still finds
 
 
