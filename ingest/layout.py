@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ingest.blocks import Block, Kind
+from search.text import fold
 
 # ------------------------------------------------------------------ model
 
@@ -110,9 +111,8 @@ BAND = 0.2  # running lines live in the top or bottom fifth of a page
 
 
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text)).strip()
+    """Digit-blind, accent- and case-folded: how a running line is recognised from page to page."""
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", fold(text))).strip()
 
 
 def drop_running_lines(pages: list[Page]) -> int:

@@ -278,7 +278,8 @@ class SearchService:
         # a filter narrows that set, so the number next to a facet value is exactly what ticking it shows.
         pool = self._group(self._retrieve(req, vectors, PUBLISHED_CHUNKS))
         groups = {d: hits for d, hits in pool.items() if self.facets.matches(hits[0].payload, req)}
-        ranked = sorted(groups.items(), key=lambda kv: -kv[1][0].score * self.context_boost.run(req.context, kv[1]))
+        boost = {d: self.context_boost.run(req.context, hits) for d, hits in groups.items()}
+        ranked = sorted(groups.items(), key=lambda kv: -kv[1][0].score * boost[kv[0]])
         stems = query_stems(req.query)
         # Whether the collection answers is decided on the query's own best documents, before the
         # filters and the context reorder them: a filter narrows what is shown, not what exists.
@@ -300,8 +301,7 @@ class SearchService:
         marker = (page - 1) * req.per_page * PASSAGES_PER_DOC
         results, cited = [], []
         for doc_id, doc_hits in page_items:
-            result = self._document_result(doc_hits[0].payload,
-                                           doc_hits[0].score * self.context_boost.run(req.context, doc_hits))
+            result = self._document_result(doc_hits[0].payload, doc_hits[0].score * boost[doc_id])
             pairs = []
             for sp in chosen[doc_id]:
                 marker += 1

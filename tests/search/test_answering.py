@@ -70,7 +70,8 @@ def test_abstention_rule_reads_its_calibrated_thresholds():
     decide = Abstainer(rule).run
     assert decide(Evidence(rule.dense_alone + 0.01, 0.0))
     assert not decide(Evidence(rule.dense_with_words - 0.01, 1.0))
-    assert decide(Evidence(rule.dense_with_words + 0.001, rule.words)) is (rule.dense_with_words + 0.001 >= rule.dense_with_words)
+    assert decide(Evidence(rule.dense_with_words + 0.001, rule.words))
+    assert not decide(Evidence(rule.dense_with_words + 0.001, rule.words - 0.05))
     assert not decide(Evidence(None, rule.words_lexical - 0.01)) and decide(Evidence(None, rule.words_lexical))
 
 
