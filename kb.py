@@ -94,8 +94,11 @@ def _run_ingest(corpus: Path, data_dir: Optional[Path], verbose: bool, rebuild: 
         for o in parsed:
             quality.add_row(o.doc_id, _quality_cell(o.quality))
         console.print(quality)
-    summary = ", ".join(f"{n} {s}" for s in ("añadido", "actualizado", "metadatos actualizados", "sin cambios",
-                                             "eliminado", "fallido") if (n := report.count(s)))
+    from ingest.pipeline import ADDED, HELD, METADATA, REMOVED, UNCHANGED, UPDATED
+
+    # Held documents are in the index but not searchable: the totals must say so, not leave them out.
+    summary = ", ".join(f"{n} {s}" for s in (ADDED, UPDATED, METADATA, UNCHANGED, REMOVED, HELD, FAILED)
+                        if (n := report.count(s)))
     console.print(f"{summary or 'Nada que hacer'} · {report.passages_embedded} fragmentos embebidos · "
                   f"{report.seconds:.1f} s")
     if report.failed:

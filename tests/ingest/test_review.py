@@ -90,3 +90,25 @@ def test_reject_removes_and_keeps_failing_until_withdrawn(held_env):
     assert ing.held_documents() == []
     outcome = {o.doc_id: o for o in ing.sync(corpus).outcomes}["caso-sensible"]
     assert outcome.status == FAILED and "rechazado" in outcome.reason
+
+
+def test_cli_totals_count_held_documents(tmp_path, small_corpus):
+    """`kb ingest` says how many documents wait for review in its totals line, not only in the table."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (small_corpus / "documentos" / "caso.txt").write_text(SENSITIVE, encoding="utf-8")
+    with open(small_corpus / "manifest.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    write_manifest(small_corpus / "manifest.csv", rows + [manifest_row("caso-sensible", "documentos/caso.txt",
+                                                                       "Informe de caso con datos")])
+    env = os.environ | {"KB_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO), "COLUMNS": "300"}
+    done = subprocess.run([sys.executable, "-c", "import kb; kb.main()", "ingest", str(small_corpus)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    totals = [line for line in done.stdout.splitlines() if "fragmentos embebidos" in line]
+    assert totals and "1 retenido para revisión" in totals[-1]
